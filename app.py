@@ -1,0 +1,84 @@
+"""Application factory for the usecase-intake service."""
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+import rules
+import storage
+from config import ROOT, Config
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+
+
+def create_app(test_config=None):
+    """Create and configure the Flask app.
+
+    :param test_config: a mapping that overrides every other setting (used by the tests).
+    """
+    app = Flask(__name__, instance_path=str(ROOT / "instance"))
+    app.config.from_object(Config)
+    app.config.from_prefixed_env("INTAKE")
+    if test_config is not None:
+        app.config.update(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    _resolve_paths(app)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(app)
+
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    storage.init_app(app)
+    rules.init_app(app)
+
+    from classifier.service import init_app as init_classifier
+    from views import auth, errors, explore, home
+
+    init_classifier(app)
+    login_manager.user_loader(auth.load_user)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(home.bp)
+    app.register_blueprint(explore.bp)
+    errors.init_app(app)
+
+    from classifier.cli import classifier_cli
+    from rules.cli import policies
+    from views.users_cli import users_cli
+
+    app.cli.add_command(classifier_cli)
+    app.cli.add_command(policies)
+    app.cli.add_command(users_cli)
+    return app
+
+
+def _resolve_paths(app):
+    """Make relative file settings relative to the project folder, not the working directory."""
+    for key in ("DATABASE", "MODEL_DIR", "TRAINING_DATA", "POLICIES_DIR", "EMBEDDING_MODEL_PATH"):
+        value = app.config.get(key)
+        if value and value != ":memory:" and not Path(value).is_absolute():
+            app.config[key] = str(ROOT / value)
+
+
+def _instance_secret(app):
+    """Read the secret key from the instance folder, creating it on first run."""
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        # Written aside and linked into place so two workers starting together agree on one key.
+        tmp = path.with_name(f".secret_key.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()

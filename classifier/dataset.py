@@ -1,0 +1,83 @@
+"""The labelled training examples: loading, validation and a content hash."""
+
+import hashlib
+import json
+from pathlib import Path
+
+from .labels import AUDIENCES, DOMAINS, PROHIBITED
+
+FIELDS = ("id", "text", "domains", "audience", "prohibited", "chatbot", "minors")
+
+
+class DatasetError(ValueError):
+    """A training file that cannot be used; the message names the file and line."""
+
+
+def _check(record, where):
+    if not isinstance(record, dict):
+        raise DatasetError(f"{where}: expected a JSON object.")
+    missing = [f for f in FIELDS if f not in record]
+    if missing:
+        raise DatasetError(f"{where}: missing field(s) {', '.join(missing)}.")
+    extra = sorted(set(record) - set(FIELDS))
+    if extra:
+        raise DatasetError(f"{where}: unknown field(s) {', '.join(extra)}.")
+    if not isinstance(record["id"], str) or not record["id"].strip():
+        raise DatasetError(f"{where}: 'id' must be a non-empty string.")
+    if not isinstance(record["text"], str) or len(record["text"].strip()) < 3:
+        raise DatasetError(f"{where}: 'text' must be a non-empty string.")
+    domains = record["domains"]
+    if not isinstance(domains, list) or any(d not in DOMAINS for d in domains):
+        raise DatasetError(f"{where}: 'domains' must be a list drawn from {', '.join(DOMAINS)}; got {domains!r}.")
+    if len(set(domains)) != len(domains):
+        raise DatasetError(f"{where}: 'domains' repeats a domain.")
+    if record["audience"] not in AUDIENCES:
+        raise DatasetError(f"{where}: 'audience' must be one of {', '.join(AUDIENCES)}; got {record['audience']!r}.")
+    if record["prohibited"] is not None and record["prohibited"] not in PROHIBITED:
+        raise DatasetError(f"{where}: 'prohibited' must be null or a category; got {record['prohibited']!r}.")
+    for flag in ("chatbot", "minors"):
+        if not isinstance(record[flag], bool):
+            raise DatasetError(f"{where}: '{flag}' must be true or false.")
+
+
+def load_examples(path):
+    """Read and validate a JSON-lines training file.
+
+    :raises DatasetError: naming the file and line of the first bad record, or a repeated id.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: training data not found.")
+    examples, seen = [], {}
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            where = f"{path.name} line {number}"
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DatasetError(f"{where}: not valid JSON ({exc.msg}).") from None
+            _check(record, where)
+            if record["id"] in seen:
+                raise DatasetError(f"{where}: id {record['id']!r} already used on line {seen[record['id']]}.")
+            seen[record["id"]] = number
+            examples.append(record)
+    if not examples:
+        raise DatasetError(f"{path}: no examples.")
+    return examples
+
+
+def examples_hash(examples):
+    """A hash of the examples' content, independent of formatting in the file."""
+    canonical = json.dumps([{k: e[k] for k in FIELDS} for e in examples], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def stratify_key(example):
+    """The label used to balance cross-validation folds: the rarest thing the example carries."""
+    if example["prohibited"]:
+        return "p:" + example["prohibited"]
+    if example["domains"]:
+        return "d:" + sorted(example["domains"])[0]
+    return "none"

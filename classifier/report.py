@@ -1,0 +1,105 @@
+"""The evaluation report: a Markdown file and a PNG chart."""
+
+import datetime
+from pathlib import Path
+
+import numpy as np
+
+from .evaluate import SYSTEMS, prohibited_confusion
+from .labels import DOMAINS
+
+_NAMES = {"embedding": "Embedding classifier", "tfidf": "TF-IDF + logistic regression", "keywords": "Keyword list"}
+
+
+def _pct(x):
+    return f"{100 * x:.1f}"
+
+
+def render_markdown(scores, meta):
+    """The report text.
+
+    :param scores: system -> the dict returned by :func:`classifier.evaluate.score`.
+    :param meta: a dict with ``examples``, ``folds``, ``model_version``, ``embedder``, ``seconds`` and ``chart``.
+    """
+    lines = [
+        "# Classifier evaluation",
+        "",
+        f"Stratified {meta['folds']}-fold cross-validation on {meta['examples']} labelled examples "
+        f"(`data/training/examples.jsonl`), run {datetime.date.today().isoformat()} in {meta['seconds']:.0f} s. "
+        f"Embedder: {meta['embedder']}; model version `{meta['model_version']}`. "
+        "All three systems are trained and tested on the same folds. Figures are percentages.",
+        "",
+        "## Summary",
+        "",
+        "| figure | " + " | ".join(_NAMES[s] for s in SYSTEMS) + " |",
+        "| --- | " + " | ".join("---:" for _ in SYSTEMS) + " |",
+    ]
+    rows = [
+        ("Domain macro-F1", lambda s: s["domain_macro_f1"]),
+        ("Domains exactly right", lambda s: s["exact_domains"]),
+        ("Audience accuracy", lambda s: s["audience_accuracy"]),
+        ("Prohibited detection precision", lambda s: s["prohibited_detection"]["precision"]),
+        ("Prohibited detection recall", lambda s: s["prohibited_detection"]["recall"]),
+        ("Prohibited category precision", lambda s: s["prohibited_category"]["precision"]),
+        ("Prohibited category recall", lambda s: s["prohibited_category"]["recall"]),
+        ("Chatbot F1", lambda s: s["per_label"]["chatbot"]["f1"]),
+        ("Minors F1", lambda s: s["per_label"]["minors"]["f1"]),
+    ]
+    for name, get in rows:
+        lines.append(f"| {name} | " + " | ".join(_pct(get(scores[s])) for s in SYSTEMS) + " |")
+    best = max(SYSTEMS, key=lambda s: scores[s]["domain_macro_f1"])
+    lines += ["", f"Best domain macro-F1: **{_NAMES[best]}**.", "", "## Per label", ""]
+    lines.append("| label | support | " + " | ".join(f"{_NAMES[s]} P / R / F1" for s in SYSTEMS) + " |")
+    lines.append("| --- | ---: | " + " | ".join("---" for _ in SYSTEMS) + " |")
+    for label in DOMAINS + ("chatbot", "minors"):
+        cells = []
+        for s in SYSTEMS:
+            m = scores[s]["per_label"][label]
+            cells.append(f"{_pct(m['precision'])} / {_pct(m['recall'])} / {_pct(m['f1'])}")
+        support = scores[SYSTEMS[0]]["per_label"][label]["support"]
+        lines.append(f"| {label} | {support} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Prohibited detection counts any prohibited category as a hit; category figures count a hit only "
+        "when the category is the right one.",
+        "",
+        f"![per-label F1 and prohibited confusion matrix]({meta['chart']})",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def render_chart(scores, truth, embedding_pred, path):
+    """Per-label F1 of every system beside the embedding classifier's prohibited confusion matrix."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = DOMAINS + ("chatbot", "minors")
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(16, 6.5), gridspec_kw={"width_ratios": [1.1, 1]})
+    width = 0.27
+    x = np.arange(len(labels))
+    for i, system in enumerate(SYSTEMS):
+        values = [scores[system]["per_label"][label]["f1"] for label in labels]
+        ax1.bar(x + (i - 1) * width, values, width, label=_NAMES[system])
+    ax1.set_xticks(x, labels, rotation=35, ha="right")
+    ax1.set_ylim(0, 1)
+    ax1.set_ylabel("F1 (cross-validated)")
+    ax1.set_title("Per-label F1")
+    ax1.legend(loc="lower right")
+    names, matrix = prohibited_confusion(truth, embedding_pred)
+    ax2.imshow(matrix, cmap="Blues")
+    ax2.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=7)
+    ax2.set_yticks(range(len(names)), names, fontsize=7)
+    ax2.set_xlabel("predicted")
+    ax2.set_ylabel("true")
+    ax2.set_title("Prohibited category, embedding classifier")
+    for (r, c), v in np.ndenumerate(matrix):
+        if v:
+            colour = "black" if v < matrix.max() / 2 else "white"
+            ax2.text(c, r, str(v), ha="center", va="center", fontsize=6, color=colour)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

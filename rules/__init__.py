@@ -1,0 +1,95 @@
+"""Policy packs, the condition language and the engine that turns a case's facts into verdicts.
+
+The app calls :func:`init_app` at start-up (a bad pack stops the start with a :class:`PackError`)
+and :func:`get_packs` per request; everything else is plain functions over plain dicts.
+"""
+
+import functools
+
+from flask import current_app, has_app_context
+
+from .engine import TIERS, assess, trace
+from .facts import (
+    FACT_NAMES,
+    FACTS,
+    QUESTIONS,
+    VENDORS,
+    Fact,
+    FactError,
+    build_facts,
+    coerce_facts,
+)
+from .packs import DEFAULT_DIR, VERDICTS, Pack, PackError, Packs, load_packs, signature
+
+__all__ = [
+    "DEFAULT_DIR",
+    "FACTS",
+    "FACT_NAMES",
+    "QUESTIONS",
+    "TIERS",
+    "VENDORS",
+    "VERDICTS",
+    "Fact",
+    "FactError",
+    "Pack",
+    "PackError",
+    "Packs",
+    "assess",
+    "build_facts",
+    "coerce_facts",
+    "current_packs",
+    "default_packs",
+    "get_packs",
+    "init_app",
+    "load_packs",
+    "trace",
+]
+
+
+@functools.cache
+def default_packs():
+    """The packs in the repo's data/policies, loaded once per process."""
+    return load_packs(DEFAULT_DIR)
+
+
+def init_app(app):
+    """Load the packs in ``POLICIES_DIR`` into ``app.extensions["policies"]``.
+
+    :raises PackError: a pack is malformed, so the app must not start.
+    """
+    app.config.setdefault("POLICIES_DIR", str(DEFAULT_DIR))
+    app.extensions["policies"] = load_packs(app.config["POLICIES_DIR"])
+
+
+def get_packs():
+    """The app's packs, reloaded when a pack file changes; a bad reload keeps the previous packs.
+
+    Must be called inside an app context.
+    """
+    app = current_app._get_current_object()
+    packs = app.extensions.get("policies")
+    if packs is None:
+        init_app(app)
+        return app.extensions["policies"]
+    try:
+        now = signature(packs.directory)
+    except OSError:
+        return packs
+    if now in (packs.signature, app.extensions.get("policies_rejected")):
+        return packs
+    try:
+        fresh = load_packs(packs.directory)
+    except PackError as exc:
+        # Remembered so one bad edit is logged once, not on every request.
+        app.extensions["policies_rejected"] = now
+        app.logger.error("policy packs not reloaded, keeping the previous ones: %s", exc)
+        return packs
+    app.extensions["policies"] = fresh
+    return fresh
+
+
+def current_packs():
+    """The app's packs inside an app context that loaded them, else :func:`default_packs`."""
+    if has_app_context() and "policies" in current_app.extensions:
+        return get_packs()
+    return default_packs()

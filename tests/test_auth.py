@@ -1,0 +1,108 @@
+import pytest
+
+from storage import get_db
+from storage.users import UserError, authenticate, create_user, get_user_by_email
+from tests.conftest import PASSWORD
+
+
+@pytest.mark.parametrize("path", ["/", "/try/"])
+def test_pages_need_a_user(client, path):
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/auth/login?next=")
+
+
+def test_login_page_is_public(client):
+    assert client.get("/auth/login").status_code == 200
+
+
+def test_login_and_logout(client, auth):
+    response = auth.login()
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert b"submitter@example.com" in client.get("/").data
+    response = auth.logout()
+    assert response.headers["Location"] == "/auth/login"
+    assert client.get("/").status_code == 302
+
+
+def test_login_follows_only_local_next(client, auth):
+    response = client.post("/auth/login?next=/try/", data={"email": "submitter@example.com", "password": PASSWORD})
+    assert response.headers["Location"] == "/try/"
+    credentials = {"email": "submitter@example.com", "password": PASSWORD}
+    response = client.post("/auth/login?next=//evil.example/x", data=credentials)
+    assert response.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "message"),
+    [
+        ("submitter@example.com", "wrong password!", b"E-mail or password is not right."),
+        ("nobody@example.com", PASSWORD, b"E-mail or password is not right."),
+        ("", PASSWORD, b"This field is required."),
+        ("not-an-email", PASSWORD, b"Invalid email address."),
+    ],
+)
+def test_bad_login_shows_error_next_to_field(client, auth, email, password, message):
+    response = client.post("/auth/login", data={"email": email, "password": password})
+    assert response.status_code == 200
+    assert message in response.data
+    assert client.get("/").status_code == 302
+
+
+def test_passwords_are_hashed(app, users):
+    with app.app_context():
+        row = next(get_db()["users"].rows_where("email = ?", ["admin@example.com"]))
+        assert PASSWORD not in row["password_hash"] and row["password_hash"].startswith(("scrypt:", "pbkdf2:"))
+        assert authenticate(get_db(), "ADMIN@example.com", PASSWORD)["role"] == "admin"
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "role", "message"),
+    [
+        ("x@example.com", "short", "submitter", "at least 10"),
+        ("nope", PASSWORD, "submitter", "not an e-mail"),
+        ("x@example.com", PASSWORD, "overlord", "Unknown role"),
+        ("admin@example.com", PASSWORD, "admin", "already exists"),
+    ],
+)
+def test_create_user_validates(app, users, email, password, role, message):
+    with app.app_context(), pytest.raises(UserError, match=message):
+        create_user(get_db(), email, password, role)
+
+
+def test_users_cli_create_and_set_password(app, runner):
+    result = runner.invoke(args=["users", "create", "--email", "New@Example.com", "--role", "reviewer",
+                                 "--password", PASSWORD])
+    assert result.exit_code == 0, result.output
+    assert "Created reviewer new@example.com" in result.output
+    result = runner.invoke(args=["users", "create", "--email", "new@example.com", "--role", "reviewer",
+                                 "--password", PASSWORD])
+    assert result.exit_code != 0 and "already exists" in result.output
+    args = ["users", "set-password", "--email", "new@example.com", "--password", "another long one"]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0
+    with app.app_context():
+        assert authenticate(get_db(), "new@example.com", "another long one")
+
+
+def test_seed_demo_creates_one_user_per_role_once(app, runner):
+    result = runner.invoke(args=["users", "seed-demo"])
+    assert result.exit_code == 0
+    lines = [line.split() for line in result.output.splitlines() if "@example.com" in line]
+    assert [line[0] for line in lines] == ["submitter", "reviewer", "admin"]
+    with app.app_context():
+        for role, email, password in lines:
+            assert authenticate(get_db(), email, password)["role"] == role
+    again = runner.invoke(args=["users", "seed-demo"])
+    assert "already exist" in again.output
+    with app.app_context():
+        assert get_db()["users"].count == 3 and get_user_by_email(get_db(), "admin@example.com")
+
+
+def test_csrf_is_on_outside_tests(tmp_path, tiny_data, fake_classifier):
+    from app import create_app
+
+    app = create_app({"DATABASE": str(tmp_path / "c.db"), "CLASSIFIER": fake_classifier})
+    response = app.test_client().post("/auth/login", data={"email": "a@example.com", "password": PASSWORD})
+    assert response.status_code == 400
+    assert b"form expired" in response.data

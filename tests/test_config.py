@@ -1,0 +1,31 @@
+from pathlib import Path
+
+from app import create_app
+from config import Config
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_every_setting_is_documented_in_the_readme():
+    readme = README.read_text()
+    keys = [k for k in dir(Config) if k.isupper()]
+    assert keys
+    for key in keys:
+        assert f"`INTAKE_{key}`" in readme, f"INTAKE_{key} is not in the README"
+
+
+def test_environment_overrides_defaults(monkeypatch, tmp_path, fake_classifier):
+    monkeypatch.setenv("INTAKE_DATABASE", str(tmp_path / "env.db"))
+    monkeypatch.setenv("INTAKE_MAX_DESCRIPTION_CHARS", "500")
+    app = create_app({"CLASSIFIER": fake_classifier})
+    assert app.config["DATABASE"] == str(tmp_path / "env.db")
+    assert app.config["MAX_DESCRIPTION_CHARS"] == 500
+
+
+def test_secret_key_is_generated_once_and_kept(tmp_path, fake_classifier):
+    first = create_app({"CLASSIFIER": fake_classifier, "DATABASE": str(tmp_path / "a.db")})
+    second = create_app({"CLASSIFIER": fake_classifier, "DATABASE": str(tmp_path / "a.db")})
+    key = first.config["SECRET_KEY"]
+    assert key and len(key) >= 32 and key == second.config["SECRET_KEY"]
+    path = Path(first.instance_path) / "secret_key"
+    assert path.stat().st_mode & 0o077 == 0

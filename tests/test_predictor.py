@@ -1,0 +1,90 @@
+import json
+import zipfile
+
+import pytest
+
+from classifier.cli import OUTPUT_KEYS
+from classifier.predictor import Classifier, ModelFileError
+from classifier.text import DescriptionError
+from tests.fakes import FakeEmbedder
+
+
+def test_classify_returns_every_field(fake_classifier):
+    result = fake_classifier.classify("A chatbot where customers ask a lawyer about their contract.")
+    assert set(OUTPUT_KEYS) - {"id"} == set(result)
+    assert result["domains"] == ["legal"]
+    assert result["audience"] == "consumer" and result["chatbot"] is True
+    assert set(result["domain_probabilities"]) == {
+        "legal", "healthcare", "insurance", "finance", "employment_housing", "education_testing", "media"}
+    assert result["model_version"] == fake_classifier.version
+
+
+def test_explanation_has_five_neighbours_and_supporting_sentences(fake_classifier):
+    text = "We keep meeting notes tidy. A lawyer reviews each contract for customers."
+    result = fake_classifier.classify(text)
+    nearest = result["explanation"]["nearest"]
+    assert len(nearest) == 5
+    assert [n["similarity"] for n in nearest] == sorted((n["similarity"] for n in nearest), reverse=True)
+    assert "legal" in nearest[0]["labels"]["domains"]
+    support = {s["label"]: s["sentence"] for s in result["explanation"]["sentences"]}
+    assert support["legal"] == "A lawyer reviews each contract for customers."
+
+
+def test_long_description_finds_a_domain_named_only_at_the_end(fake_classifier):
+    filler = " ".join(f"The team tracks item {i} in a shared calendar." for i in range(120))
+    result = fake_classifier.classify(filler + " Finally, the doctor sees each patient symptom and diagnosis.")
+    assert "healthcare" in result["domains"]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "x" * 20_001])
+def test_bad_descriptions_raise_a_clear_error(fake_classifier, text):
+    with pytest.raises(DescriptionError):
+        fake_classifier.classify(text)
+
+
+@pytest.mark.parametrize("text", ["🤖🏥💊 chatbot", "为律师事务所审查合同", "a\x00b\x1fc"])
+def test_odd_text_still_gets_a_result(fake_classifier, text):
+    assert fake_classifier.classify(text)["model_version"]
+
+
+def test_save_and_load_round_trip(tmp_path, fake_classifier):
+    path = fake_classifier.save(tmp_path / "m.skops")
+    loaded = Classifier.load(path, FakeEmbedder())
+    text = "insurance claim underwriting for customers"
+    assert loaded.classify(text) == fake_classifier.classify(text)
+    assert not (tmp_path / "m.skops.tmp").exists()
+
+
+def test_corrupt_or_missing_model_is_a_clear_error(tmp_path, fake_classifier):
+    with pytest.raises(ModelFileError, match="No saved model"):
+        Classifier.load(tmp_path / "none.skops", FakeEmbedder())
+    bad = tmp_path / "bad.skops"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(ModelFileError, match="could not be read"):
+        Classifier.load(bad, FakeEmbedder())
+
+
+def test_model_for_another_embedder_is_refused(tmp_path, fake_classifier):
+    path = fake_classifier.save(tmp_path / "m.skops")
+
+    class Other(FakeEmbedder):
+        name = "other"
+
+    with pytest.raises(ModelFileError, match="trained with fake-keywords"):
+        Classifier.load(path, Other())
+
+
+def test_untrusted_types_are_refused(tmp_path, fake_classifier):
+    path = fake_classifier.save(tmp_path / "m.skops")
+    with zipfile.ZipFile(path) as zf:
+        schema = json.loads(zf.read("schema.json"))
+        members = {n: zf.read(n) for n in zf.namelist()}
+    schema["content"]["heads"]["__module__"] = "os"
+    schema["content"]["heads"]["__class__"] = "system"
+    members["schema.json"] = json.dumps(schema).encode()
+    evil = tmp_path / "evil.skops"
+    with zipfile.ZipFile(evil, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    with pytest.raises(ModelFileError, match="not trusted"):
+        Classifier.load(evil, FakeEmbedder())

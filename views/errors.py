@@ -1,0 +1,42 @@
+"""App-wide error pages: JSON under /api/, HTML elsewhere."""
+
+from flask import current_app, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+
+def _wants_json():
+    return request.path.startswith("/api/")
+
+
+def handle_http_error(error):
+    """Render an HTTP error as problem+json for the API and as a page for people."""
+    if _wants_json():
+        body = {"type": "about:blank", "title": error.name, "status": error.code, "detail": error.description}
+        response = jsonify(body)
+        response.status_code = error.code
+        response.content_type = "application/problem+json"
+        return response
+    template = f"errors/{error.code}.html" if error.code in (403, 404, 500) else "errors/generic.html"
+    return render_template(template, error=error), error.code
+
+
+def handle_csrf_error(error):
+    """A stale or missing form token: say so plainly instead of a bare 400."""
+    error.description = "The form expired or was sent from elsewhere. Reload the page and try again."
+    return handle_http_error(error)
+
+
+def handle_unexpected(error):
+    """Anything unforeseen becomes a plain 500, never a stack trace."""
+    if isinstance(error, HTTPException):
+        return handle_http_error(error)
+    current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+    return handle_http_error(InternalServerError())
+
+
+def init_app(app):
+    """Register the handlers on ``app``."""
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(Exception, handle_unexpected)
