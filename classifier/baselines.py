@@ -24,7 +24,7 @@ def tfidf_pipeline():
     return Pipeline(
         [
             ("tfidf", TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, strip_accents="unicode")),
-            ("clf", UseCaseHeads()),
+            ("clf", UseCaseHeads(kernel="linear")),
         ]
     )
 

@@ -41,7 +41,8 @@ def settings():
 
     if current_app:
         return current_app.config
-    info = click.get_current_context().find_object(ScriptInfo)
+    ctx = click.get_current_context(silent=True)
+    info = ctx.find_object(ScriptInfo) if ctx else None
     if info is not None and info.create_app is not None:
         return info.load_app().config
     config = {k: getattr(Config, k) for k in dir(Config) if k.isupper()}

@@ -97,7 +97,7 @@ class MiniLMEmbedder(BaseEmbedder):
     name = "all-MiniLM-L6-v2"
     dim = 384
 
-    def __init__(self, path=None, batch_size=32):
+    def __init__(self, path=None, batch_size=8):
         self.path = path
         self.batch_size = batch_size
         self._model = None

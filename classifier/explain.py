@@ -3,6 +3,7 @@
 import numpy as np
 
 from .labels import DOMAINS
+from .model import COLUMNS
 
 SNIPPET_CHARS = 240
 
@@ -40,15 +41,25 @@ def positive_labels(result):
     return pairs
 
 
-def supporting_sentences(heads, result, sentences, sentence_vectors):
-    """For each asserted label, the sentence of the description that its head scores highest on its own."""
+def label_scores(proba, label, value=True):
+    """The column of ``predict_proba`` rows that measures support for ``label`` = ``value``."""
+    if label == "audience":
+        column = proba[:, COLUMNS.index("consumer")]
+        return column if value == "consumer" else 1 - column
+    name = f"prohibited:{value}" if label == "prohibited" else label
+    return proba[:, COLUMNS.index(name)]
+
+
+def supporting_sentences(result, sentences, sentence_proba):
+    """For each asserted label, the sentence its head scores highest when reading that sentence alone.
+
+    :param sentence_proba: the heads' ``predict_proba`` rows for the sentence vectors.
+    """
     if not sentences:
         return []
     support = []
     for label, value in positive_labels(result):
-        scores = heads.label_scores(sentence_vectors, label, value)
-        if scores is None:
-            continue
+        scores = label_scores(sentence_proba, label, value)
         best = int(np.argmax(scores))
         name = label if label in DOMAINS or value is True else f"{label}:{value}"
         support.append({"label": name, "sentence": sentences[best], "score": round(float(scores[best]), 3)})

@@ -1,6 +1,7 @@
 """The heads on top of the embeddings: one estimator predicting every label of a use case."""
 
 import numpy as np
+from scipy.special import expit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
@@ -78,7 +79,7 @@ class UseCaseHeads(ClassifierMixin, BaseEstimator):
             return self._lr()
         # Three calibration folds, two when a label is rare, so every fold holds positives.
         folds = 3 if np.bincount(target).min() >= 9 else 2
-        svc = SVC(C=self.C, kernel="rbf", class_weight="balanced", random_state=self.random_state)
+        svc = SVC(C=self.C, kernel="rbf", gamma=self.gamma_, class_weight="balanced", random_state=self.random_state)
         return CalibratedClassifierCV(svc, method="sigmoid", cv=folds, ensemble=False)
 
     def _cv_scores(self, estimator, X, y):
@@ -100,6 +101,9 @@ class UseCaseHeads(ClassifierMixin, BaseEstimator):
         X = check_array(X, accept_sparse="csr", dtype=np.float64)
         y = list(y)
         self.heads_, self.thresholds_ = {}, {}
+        # What gamma="scale" would pick, fixed once so every head shares one kernel and the fast path can too.
+        variance = X.multiply(X).mean() - X.mean() ** 2 if hasattr(X, "multiply") else X.var()
+        self.gamma_ = float(1.0 / (X.shape[1] * variance)) if variance > 0 else 1.0
         for name, target in binary_targets(y).items():
             if target.min() == target.max():
                 # Only one value seen: a constant head rather than a failed fit.
@@ -122,20 +126,70 @@ class UseCaseHeads(ClassifierMixin, BaseEstimator):
             self.thresholds_["prohibited"] = _best_threshold(is_prohibited, risk, "f1")
         self.classes_ = np.array(COLUMNS)
         self.n_features_in_ = X.shape[1]
+        if self.kernel == "rbf":
+            self._compile_rbf(X)
         return self
+
+    def _compile_rbf(self, X):
+        """Gather every head's support vectors into one matrix so all heads cost one kernel product.
+
+        The heads are trained on the same rows, so their support vectors overlap; one product with the
+        union and a slice per head replaces a dozen separate scikit-learn calls on the serving path.
+        """
+        svcs = {n: h.calibrated_classifiers_[0] for n, h in self.heads_.items() if not isinstance(h, float)}
+        union = sorted(set().union(*(c.estimator.support_ for c in svcs.values()))) if svcs else []
+        position = {row: i for i, row in enumerate(union)}
+        self.support_vectors_ = np.asarray(X[union].toarray() if hasattr(X, "toarray") else X[union])
+        self.support_norms_ = (self.support_vectors_**2).sum(axis=1)
+        self.fast_heads_ = {}
+        for name, calibrated in svcs.items():
+            svc, sigmoid = calibrated.estimator, calibrated.calibrators[0]
+            coef = svc.dual_coef_.toarray() if hasattr(svc.dual_coef_, "toarray") else svc.dual_coef_
+            self.fast_heads_[name] = {
+                "rows": np.array([position[r] for r in svc.support_]),
+                "coef": np.asarray(coef[0], dtype=np.float64),
+                "intercept": float(svc.intercept_[0]),
+                "a": float(sigmoid.a_),
+                "b": float(sigmoid.b_),
+            }
+
+    def _binary_proba(self, X, name):
+        head = self.heads_[name]
+        if isinstance(head, float):
+            return np.full(X.shape[0], head)
+        if self.kernel != "rbf" or hasattr(X, "toarray"):
+            return head.predict_proba(X)[:, 1]
+        return None
 
     def predict_proba(self, X):
         """An (n, len(classes_)) array: P(positive) per binary head, then P(category) per prohibited class."""
         X = check_array(X, accept_sparse="csr", dtype=np.float64)
         out = np.zeros((X.shape[0], len(COLUMNS)))
+        kernel = None
+        if self.kernel == "rbf" and not hasattr(X, "toarray") and len(self.support_vectors_):
+            sq = (X**2).sum(axis=1)[:, None] + self.support_norms_[None, :] - 2 * X @ self.support_vectors_.T
+            kernel = np.exp(-self.gamma_ * np.maximum(sq, 0))
         for i, name in enumerate(BINARY_HEADS):
-            head = self.heads_[name]
-            out[:, i] = head if isinstance(head, float) else head.predict_proba(X)[:, 1]
+            proba = self._binary_proba(X, name)
+            if proba is None:
+                fast = self.fast_heads_[name]
+                decision = kernel[:, fast["rows"]] @ fast["coef"] + fast["intercept"]
+                proba = expit(-(fast["a"] * decision + fast["b"]))
+            out[:, i] = proba
+        return self._prohibited_into(X, out)
+
+    def _prohibited_into(self, X, out):
         base = len(BINARY_HEADS)
         if self.prohibited_ is None:
             out[:, base] = 1.0
         else:
-            proba = self.prohibited_.predict_proba(X)
+            # What LogisticRegression.predict_proba computes, without its per-call checks.
+            decision = X @ self.prohibited_.coef_.T + self.prohibited_.intercept_
+            if decision.shape[1] == 1:
+                positive = expit(decision[:, 0])
+                proba = np.column_stack([1 - positive, positive])
+            else:
+                proba = softmax(decision, axis=1)
             for j, cat in enumerate(self.prohibited_.classes_):
                 out[:, base + COLUMNS[base:].index(f"prohibited:{cat}")] = proba[:, j]
         return out
@@ -171,18 +225,6 @@ class UseCaseHeads(ClassifierMixin, BaseEstimator):
         """A label dict per row, in the training data's shape."""
         keys = ("domains", "audience", "prohibited", "chatbot", "minors")
         return [{k: self.decide(row)[k] for k in keys} for row in self.predict_proba(X)]
-
-    def label_scores(self, X, label, value=True):
-        """How strongly each row of ``X`` (e.g. one sentence vector each) supports ``label`` = ``value``.
-
-        :return: an array of probabilities, or None for a label without a head.
-        """
-        proba = self.predict_proba(X)
-        if label == "audience":
-            column = proba[:, COLUMNS.index("consumer")]
-            return column if value == "consumer" else 1 - column
-        name = f"prohibited:{value}" if label == "prohibited" else label
-        return proba[:, COLUMNS.index(name)] if name in COLUMNS else None
 
 
 def build_pipeline(embedder=None, **head_params):

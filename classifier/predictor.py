@@ -12,7 +12,7 @@ from .explain import nearest_examples, supporting_sentences
 from .model import BINARY_HEADS, COLUMNS, UseCaseHeads
 from .text import MAX_CHARS, clean_text
 
-FORMAT = 1
+FORMAT = 2
 # Types a saved model may contain beyond what skops trusts by default; anything else is refused.
 TRUSTED_TYPES = [
     "classifier.model.UseCaseHeads",
@@ -37,14 +37,19 @@ def model_version(examples, embedder_name, heads_params):
 
 
 def document_proba(heads, doc):
-    """One ``predict_proba`` row for a whole document, read window by window.
+    """One ``predict_proba`` row for a whole document (see :func:`combine_rows`)."""
+    return combine_rows(heads.predict_proba(np.vstack([doc.vector[None, :], doc.windows])))
+
+
+def combine_rows(rows):
+    """Merge the rows of the whole document (first) and of each window into one.
 
     A label present in any window counts, so a domain named at the end of a long text is not diluted;
     the audience comes from the whole document.
     """
-    if len(doc.windows) == 1:
-        return heads.predict_proba(doc.vector[None, :])[0]
-    rows = heads.predict_proba(np.vstack([doc.vector[None, :], doc.windows]))
+    if len(rows) <= 2:
+        # One window: it is the whole document.
+        return rows[0]
     proba = rows[0].copy()
     proba[_PRESENCE] = rows[:, _PRESENCE].max(axis=0)
     riskiest = int(np.argmin(rows[:, _NONE]))
@@ -96,10 +101,13 @@ class Classifier:
         docs = self.embedder.embed_documents(cleaned)
         results = []
         for doc in docs:
-            result = self.heads.decide(document_proba(self.heads, doc))
+            # One call scores the document, its windows and its sentences together.
+            rows = self.heads.predict_proba(np.vstack([doc.vector[None, :], doc.windows, doc.sentence_vectors]))
+            split = 1 + len(doc.windows)
+            result = self.heads.decide(combine_rows(rows[:split]))
             result["explanation"] = {
                 "nearest": nearest_examples(self.index, doc.vector),
-                "sentences": supporting_sentences(self.heads, result, doc.sentences, doc.sentence_vectors),
+                "sentences": supporting_sentences(result, doc.sentences, rows[split:]),
             }
             result["model_version"] = self.version
             results.append(result)

@@ -89,3 +89,17 @@ def test_pipeline_runs_end_to_end_on_text(data):
     pipe = build_pipeline(FakeEmbedder()).fit([e["text"] for e in examples], y)
     assert pipe.predict(["a lawyer checks the contract for customers"])[0]["domains"] == ["legal"]
     assert list(pipe.classes_) == list(COLUMNS)
+
+
+@pytest.mark.parametrize("kernel", ["rbf", "linear"])
+def test_serving_path_matches_the_fitted_estimators(data, kernel):
+    X, y, _ = data
+    heads = UseCaseHeads(kernel=kernel).fit(X, y)
+    fast = heads.predict_proba(X)
+    for i, name in enumerate(COLUMNS[:10]):
+        head = heads.heads_[name]
+        expected = np.full(len(X), head) if isinstance(head, float) else head.predict_proba(X)[:, 1]
+        np.testing.assert_allclose(fast[:, i], expected, atol=1e-9, err_msg=name)
+    expected = heads.prohibited_.predict_proba(X)
+    for j, cat in enumerate(heads.prohibited_.classes_):
+        np.testing.assert_allclose(fast[:, COLUMNS.index(f"prohibited:{cat}")], expected[:, j], atol=1e-9)

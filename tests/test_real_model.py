@@ -58,7 +58,7 @@ def test_a_domain_named_only_at_the_end_of_a_long_description_is_found(real_clas
     filler = (
         "The team keeps its sprint board in order, collects stand-up notes, drafts release notes for the engineers "
         "and reminds people about code review. "
-    ) * 20
+    ) * 25
     tail = "Finally, it reads each patient's chart and recommends which medication dose the doctor should prescribe."
     result = real_classifier.classify(filler + tail)
     assert len(filler.split()) > 500
