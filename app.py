@@ -39,15 +39,17 @@ def create_app(test_config=None):
     rules.init_app(app)
 
     from classifier.service import init_app as init_classifier
-    from views import auth, errors, explore, home
+    from views import api, auth, errors, explore, home
 
     init_classifier(app)
     login_manager.user_loader(auth.load_user)
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(explore.bp)
+    api.init_app(app, csrf)
     errors.init_app(app)
 
+    from api.cli import tokens_cli, webhooks_cli
     from classifier.cli import classifier_cli
     from rules.cli import policies
     from views.users_cli import users_cli
@@ -55,6 +57,8 @@ def create_app(test_config=None):
     app.cli.add_command(classifier_cli)
     app.cli.add_command(policies)
     app.cli.add_command(users_cli)
+    app.cli.add_command(tokens_cli)
+    app.cli.add_command(webhooks_cli)
     return app
 
 

@@ -30,3 +30,20 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     # Bodies larger than this are refused with 413.
     MAX_CONTENT_LENGTH = 1024 * 1024
+    # Ticketing API: bodies over this many bytes are refused with 413.
+    API_MAX_BODY_BYTES = 64 * 1024
+    # Requests allowed per API token (Flask-Limiter syntax); over it the API answers 429 with Retry-After.
+    API_RATE_LIMIT = "300 per minute"
+    # Where rate-limit counters live; memory:// counts per worker process.
+    API_RATE_LIMIT_STORAGE = "memory://"
+    # Run the webhook delivery thread in serving processes; None means on unless TESTING.
+    WEBHOOK_WORKER = None
+    # How often the delivery thread looks for due deliveries, in seconds.
+    WEBHOOK_POLL_SECONDS = 1.0
+    # How long one delivery attempt may take, in seconds.
+    WEBHOOK_TIMEOUT_SECONDS = 10.0
+    # Wait after the first failed attempt; doubled after each further failure, up to the maximum.
+    WEBHOOK_BACKOFF_SECONDS = 10.0
+    WEBHOOK_BACKOFF_MAX_SECONDS = 3600.0
+    # A delivery still failing this many hours after its state change is marked failed.
+    WEBHOOK_GIVE_UP_HOURS = 24.0

@@ -5,6 +5,7 @@ import threading
 from pathlib import Path
 
 from flask import current_app
+from threadpoolctl import threadpool_limits
 
 from .dataset import load_examples
 from .embedders import MiniLMEmbedder
@@ -38,6 +39,9 @@ def load_current(config, embedder=None):
     embedder = embedder or make_embedder(config)
     examples = load_examples(config["TRAINING_DATA"])
     path = model_file(config["MODEL_DIR"], expected_version(examples, embedder))
+    # The heads' matrix products are tiny; idle BLAS threads spinning after them steal the cores the
+    # transformer's own threads need on the next request.
+    threadpool_limits(1, user_api="blas")
     if not path.is_file():
         raise ModelFileError(
             f"No model trained on the current training data (expected {path.name}). "

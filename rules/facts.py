@@ -8,6 +8,8 @@ no prediction). An answer beats a prediction and an override beats both.
 import datetime
 from dataclasses import dataclass
 
+from classifier.labels import DOMAINS, PROHIBITED
+
 __all__ = [
     "DOMAINS",
     "FACTS",
@@ -21,31 +23,6 @@ __all__ = [
     "coerce_facts",
 ]
 
-# Kept equal to classifier.labels by a test; copied so the rules never import the model stack.
-DOMAINS = (
-    "legal",
-    "healthcare",
-    "insurance",
-    "finance",
-    "employment_housing",
-    "education_testing",
-    "media",
-)
-PROHIBITED = (
-    "child_safety",
-    "critical_infrastructure",
-    "violent_extremism_hate",
-    "privacy_surveillance",
-    "weapons_illegal_goods",
-    "self_harm_psych",
-    "misinformation",
-    "election_political",
-    "criminal_justice_law_enforcement",
-    "fraud_scams_spam",
-    "platform_abuse",
-    "sexual_content",
-    "cyber_malicious",
-)
 VENDORS = ("anthropic", "openai")
 CLASSIFIER_FACTS = ("domains", "audience", "prohibited", "chatbot", "minors")
 PROBABILITY_FACTS = (

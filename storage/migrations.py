@@ -45,3 +45,94 @@ def m002_cases(db):
         foreign_keys=[("submitter_id", "users", "id")],
     )
     db["cases"].create_index(["state"])
+
+
+@migrations()
+def m003_api_tokens(db):
+    # Only a SHA-256 of each token is kept; the token itself is shown once, when created.
+    db["api_tokens"].create(
+        {
+            "id": int,
+            "name": str,
+            "prefix": str,
+            "token_hash": str,
+            "scopes": str,
+            "created_at": str,
+            "revoked_at": str,
+            "last_used_at": str,
+        },
+        pk="id",
+        not_null={"name", "token_hash", "scopes"},
+    )
+    db["api_tokens"].create_index(["token_hash"], unique=True)
+    db["api_usage"].create(
+        {"token_id": int, "day": str, "endpoint": str, "count": int},
+        pk=("token_id", "day", "endpoint"),
+        foreign_keys=[("token_id", "api_tokens", "id")],
+        defaults={"count": 0},
+    )
+
+
+@migrations()
+def m004_api_cases(db):
+    # Columns the ticketing API needs on cases, plus comments, the state history and idempotency keys.
+    cases = db["cases"]
+    for column in ("external_ref", "submitter_email", "classification", "answers", "source"):
+        cases.add_column(column, str)
+    cases.add_column("token_id", int)
+    cases.create_index(["external_ref"])
+    cases.create_index(["updated_at", "id"])
+    db["case_comments"].create(
+        {"id": int, "case_id": int, "author": str, "body": str, "token_id": int, "user_id": int,
+         "created_at": str},
+        pk="id",
+        not_null={"case_id", "body"},
+        foreign_keys=[("case_id", "cases", "id")],
+    )
+    db["case_comments"].create_index(["case_id"])
+    db["case_history"].create(
+        {"id": int, "case_id": int, "from_state": str, "to_state": str, "actor": str, "note": str, "at": str},
+        pk="id",
+        not_null={"case_id", "to_state"},
+        foreign_keys=[("case_id", "cases", "id")],
+    )
+    db["case_history"].create_index(["case_id"])
+    db["api_idempotency"].create(
+        {"token_id": int, "key": str, "request_hash": str, "case_id": int, "created_at": str},
+        pk=("token_id", "key"),
+        foreign_keys=[("case_id", "cases", "id"), ("token_id", "api_tokens", "id")],
+    )
+
+
+@migrations()
+def m005_webhooks(db):
+    # The secret is kept as given: it signs every delivery, so it cannot be stored as a hash.
+    db["webhooks"].create(
+        {"id": int, "url": str, "secret": str, "token_id": int, "active": int, "created_at": str,
+         "disabled_at": str},
+        pk="id",
+        not_null={"url", "secret"},
+        defaults={"active": 1},
+        foreign_keys=[("token_id", "api_tokens", "id")],
+    )
+    # The outbox: one row per webhook and state change, written in the transaction that changes the state.
+    db["webhook_deliveries"].create(
+        {"id": int, "delivery_id": str, "webhook_id": int, "case_id": int, "event": str, "payload": str,
+         "status": str, "attempts": int, "created_ts": float, "next_attempt_ts": float,
+         "locked_until": float, "delivered_ts": float, "last_status_code": int, "last_error": str},
+        pk="id",
+        not_null={"delivery_id", "webhook_id", "payload", "status"},
+        defaults={"status": "pending", "attempts": 0},
+        foreign_keys=[("webhook_id", "webhooks", "id"), ("case_id", "cases", "id")],
+    )
+    db["webhook_deliveries"].create_index(["delivery_id"], unique=True)
+    db["webhook_deliveries"].create_index(["status", "next_attempt_ts"])
+    db["webhook_deliveries"].create_index(["webhook_id", "case_id", "status"])
+    db["webhook_attempts"].create(
+        {"id": int, "delivery_id": int, "attempt": int, "at": str, "status_code": int, "error": str,
+         "duration_ms": float},
+        pk="id",
+        not_null={"delivery_id"},
+        foreign_keys=[("delivery_id", "webhook_deliveries", "id")],
+    )
+    db["webhook_attempts"].create_index(["delivery_id"])

@@ -10,7 +10,6 @@ import pytest
 from flask import Flask
 
 import rules
-from rules.facts import DOMAINS, PROHIBITED
 
 A24, A25 = "anthropic-2024-06-06.toml", "anthropic-2025-09-15.toml"
 OAI, ADV = "openai-2023-02-15.toml", "anthropic-consumer-terms-2025-09-28.toml"
@@ -88,10 +87,13 @@ def test_english_quotes_are_verbatim_from_the_seed(packs):
                 assert plain(clause.quote).rstrip(".") in source, (pack.id, clause.id)
 
 
-def test_fact_names_match_the_classifier_labels():
-    labels = pytest.importorskip("classifier.labels")
-    assert labels.DOMAINS == DOMAINS
-    assert labels.PROHIBITED == PROHIBITED
+def test_fact_choices_are_the_classifier_labels():
+    from classifier import labels
+
+    facts = rules.FACTS
+    assert tuple(facts["domains"].choices) == labels.DOMAINS
+    assert tuple(facts["prohibited"].choices) == labels.PROHIBITED
+    assert tuple(facts["audience"].choices) == labels.AUDIENCES
 
 
 BAD = [

@@ -16,6 +16,10 @@ def handle_http_error(error):
         response = jsonify(body)
         response.status_code = error.code
         response.content_type = "application/problem+json"
+        # Keep what the error says besides its body, e.g. Allow on a 405.
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
         return response
     template = f"errors/{error.code}.html" if error.code in (403, 404, 500) else "errors/generic.html"
     return render_template(template, error=error), error.code

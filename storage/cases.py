@@ -1,0 +1,273 @@
+"""Case records: created with their assessment, listed, commented on, and moved between states.
+
+Every state change is written with its history row and one webhook delivery per active webhook in the
+same transaction, so a decision is never recorded without the notification that announces it.
+"""
+
+import base64
+import binascii
+import contextlib
+import datetime
+import json
+import sqlite3
+
+from . import webhooks
+from .users import get_user_by_email
+
+STATES = ("draft", "submitted", "in_review", "approved", "rejected", "changes_requested")
+TRANSITIONS = {
+    "draft": ("submitted",),
+    "submitted": ("in_review",),
+    "in_review": ("approved", "rejected", "changes_requested"),
+    "changes_requested": ("submitted",),
+}
+API_PREFIX = "/api/v1"
+EVENT = "case.state_changed"
+_JSON_COLUMNS = ("classification", "answers", "facts", "assessment")
+
+
+class CaseError(ValueError):
+    """A case operation that cannot be done as asked."""
+
+    status = 400
+    field = None
+
+
+class CaseNotFound(CaseError):
+    """No case has this id."""
+
+    status = 404
+
+
+class TransitionError(CaseError):
+    """The case is not in a state from which the requested state can be reached."""
+
+    status = 409
+
+
+class IdempotencyConflict(CaseError):
+    """The idempotency key was used before with a different request body."""
+
+    status = 409
+
+
+class BadCursor(CaseError):
+    """The pagination cursor is not one this service handed out."""
+
+    status = 422
+    field = "cursor"
+
+
+def _now():
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+@contextlib.contextmanager
+def write_transaction(db):
+    """A transaction that takes the write lock at once, so what it reads stays true until it commits."""
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.conn.rollback()
+        raise
+    db.execute("COMMIT")
+
+
+def links(case_id):
+    """Where the API serves a case and its comments."""
+    base = f"{API_PREFIX}/cases/{case_id}"
+    return {"self": base, "comments": f"{base}/comments"}
+
+
+def _loads(text):
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
+
+
+def _public(row, comments=None, history=None):
+    case = {k: row.get(k) for k in ("id", "external_ref", "title", "description", "state", "submitter_email",
+                                    "source", "created_at", "updated_at")}
+    for column in _JSON_COLUMNS:
+        case[column] = _loads(row.get(column))
+    assessment = case["assessment"]
+    case["risk_tier"] = assessment.get("tier") if isinstance(assessment, dict) else None
+    if comments is not None:
+        case["comments"] = comments
+    if history is not None:
+        case["history"] = history
+    case["links"] = links(row["id"])
+    return case
+
+
+def get_case(db, case_id):
+    """The case with its comments and state history, or None."""
+    rows = list(db["cases"].rows_where("id = ?", [case_id]))
+    if not rows:
+        return None
+    comments = list(db.query("select id, case_id, author, body, created_at from case_comments "
+                             "where case_id = ? order by id", [case_id]))
+    history = list(db.query("select from_state, to_state, actor, note, at from case_history "
+                            "where case_id = ? order by id", [case_id]))
+    return _public(rows[0], comments, history)
+
+
+def _record_change(db, case_id, from_state, to_state, actor, note, at):
+    db["case_history"].insert({"case_id": case_id, "from_state": from_state, "to_state": to_state,
+                               "actor": actor, "note": note, "at": at})
+    webhooks.enqueue(db, case_id, EVENT, {"from_state": from_state, "to_state": to_state, "actor": actor,
+                                          "note": note, "at": at, "case": get_case(db, case_id)})
+
+
+def find_idempotent(db, token_id, key, request_hash):
+    """The case created earlier with this token and key, or None.
+
+    :raises IdempotencyConflict: when the key was used with another request body.
+    """
+    rows = list(db["api_idempotency"].rows_where("token_id = ? and key = ?", [token_id, key]))
+    if not rows:
+        return None
+    if rows[0]["request_hash"] != request_hash:
+        raise IdempotencyConflict("This Idempotency-Key was already used with a different request body.")
+    return get_case(db, rows[0]["case_id"])
+
+
+def create_case(db, *, title, description, external_ref, submitter_email, classification, answers, facts,
+                assessment, actor, token_id=None, source="api", idempotency=None):
+    """Store a submitted case with its assessment; returns ``(case, created)``.
+
+    :param idempotency: ``(key, request_hash)``: a retry with the same key and body returns the first case
+        with ``created`` False.
+    :raises IdempotencyConflict: the key was used with another body.
+    """
+    user = get_user_by_email(db, submitter_email) if submitter_email else None
+    now = _now()
+    try:
+        with write_transaction(db):
+            if idempotency:
+                existing = find_idempotent(db, token_id, *idempotency)
+                if existing is not None:
+                    return existing, False
+            table = db["cases"]
+            table.insert({
+                "title": title, "description": description, "state": "submitted", "external_ref": external_ref,
+                "submitter_email": submitter_email, "submitter_id": user["id"] if user else None,
+                "classification": json.dumps(classification), "answers": json.dumps(answers or {}),
+                "facts": json.dumps(facts), "assessment": json.dumps(assessment), "source": source,
+                "token_id": token_id, "created_at": now, "updated_at": now,
+            })
+            case_id = table.last_pk
+            if idempotency:
+                db["api_idempotency"].insert({"token_id": token_id, "key": idempotency[0],
+                                              "request_hash": idempotency[1], "case_id": case_id,
+                                              "created_at": now})
+            _record_change(db, case_id, "draft", "submitted", actor, None, now)
+    except sqlite3.IntegrityError:
+        # Another request with the same key won the race; answer as a retry of it.
+        existing = find_idempotent(db, token_id, *idempotency) if idempotency else None
+        if existing is None:
+            raise
+        return existing, False
+    return get_case(db, case_id), True
+
+
+def set_state(db, case_id, new_state, actor, note=None):
+    """Move a case to ``new_state`` and queue a webhook delivery for it, in one transaction.
+
+    :raises CaseNotFound: no such case.
+    :raises TransitionError: ``new_state`` cannot be reached from the case's state.
+    """
+    if new_state not in STATES:
+        raise CaseError(f"Unknown state {new_state!r}: choose from {', '.join(STATES)}.")
+    with write_transaction(db):
+        rows = list(db.query("select state from cases where id = ?", [case_id]))
+        if not rows:
+            raise CaseNotFound(f"No case {case_id}.")
+        old = rows[0]["state"]
+        if new_state not in TRANSITIONS.get(old, ()):
+            allowed = ", ".join(TRANSITIONS.get(old, ())) or "none (final)"
+            raise TransitionError(f"A {old} case cannot become {new_state}; allowed: {allowed}.")
+        now = _now()
+        db.execute("update cases set state = ?, updated_at = ? where id = ?", [new_state, now, case_id])
+        _record_change(db, case_id, old, new_state, actor, note, now)
+    return get_case(db, case_id)
+
+
+def add_comment(db, case_id, body, author, token_id=None, user_id=None):
+    """Add a comment to a case and return it.
+
+    :raises CaseNotFound: no such case.
+    """
+    now = _now()
+    with write_transaction(db):
+        if not list(db.query("select 1 from cases where id = ?", [case_id])):
+            raise CaseNotFound(f"No case {case_id}.")
+        table = db["case_comments"]
+        table.insert({"case_id": case_id, "author": author, "body": body, "token_id": token_id,
+                      "user_id": user_id, "created_at": now})
+        comment_id = table.last_pk
+        db.execute("update cases set updated_at = ? where id = ?", [now, case_id])
+    row = db["case_comments"].get(comment_id)
+    return {k: row[k] for k in ("id", "case_id", "author", "body", "created_at")}
+
+
+def encode_cursor(row):
+    """An opaque cursor that resumes a listing after ``row``."""
+    raw = json.dumps([row["updated_at"] or "", row["id"]]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor):
+    """The ``(updated_at, id)`` a cursor points after.
+
+    :raises BadCursor: the cursor was not made by :func:`encode_cursor`.
+    """
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        updated_at, case_id = json.loads(raw)
+        if isinstance(updated_at, str) and isinstance(case_id, int) and not isinstance(case_id, bool):
+            return updated_at, case_id
+    except (ValueError, TypeError, binascii.Error):
+        pass
+    raise BadCursor("The cursor is not valid: pass the next_cursor of a previous page unchanged.")
+
+
+def list_cases(db, state=None, external_ref=None, updated_since=None, cursor=None, limit=50):
+    """Cases in order of last update, oldest first; returns ``(cases, next_cursor)``.
+
+    :param updated_since: an ISO 8601 UTC timestamp; only cases updated at or after it.
+    :param cursor: from a previous call, to get the next page.
+    :raises BadCursor: on a cursor this service did not make.
+    """
+    where, args = [], []
+    if state:
+        where.append("state = ?")
+        args.append(state)
+    if external_ref:
+        where.append("external_ref = ?")
+        args.append(external_ref)
+    if updated_since:
+        where.append("coalesce(updated_at, '') >= ?")
+        args.append(updated_since)
+    if cursor:
+        where.append("(coalesce(updated_at, ''), id) > (?, ?)")
+        args.extend(decode_cursor(cursor))
+    sql = "select * from cases"
+    if where:
+        sql += " where " + " and ".join(where)
+    sql += " order by coalesce(updated_at, ''), id limit ?"
+    rows = list(db.query(sql, [*args, limit + 1]))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    summaries = []
+    for row in rows:
+        case = _public(row)
+        summaries.append({k: case[k] for k in ("id", "external_ref", "title", "state", "risk_tier",
+                                               "created_at", "updated_at", "links")})
+    return summaries, encode_cursor(rows[-1]) if more else None

@@ -1,0 +1,198 @@
+"""Webhook registrations and the persistent outbox of their deliveries.
+
+A delivery row is written in the transaction that changes a case's state (see storage/cases.py), so it
+survives a crash or restart. A sender claims due rows with a lease, posts them (api/delivery.py) and
+records each attempt here: success ends the row; a failure schedules the next attempt with exponential
+backoff until the row is older than the give-up age. Rows of one webhook and case go out in order: a row
+waits while an earlier one of the same case is still pending.
+"""
+
+import datetime
+import json
+import secrets
+import time
+import uuid
+
+STATUSES = ("pending", "delivered", "failed", "cancelled")
+
+
+class WebhookError(ValueError):
+    """A webhook could not be registered or changed as asked."""
+
+    status = 400
+
+
+class WebhookNotFound(WebhookError):
+    """No webhook with this id belongs to the caller."""
+
+    status = 404
+
+
+def _now():
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def _iso(ts):
+    if ts is None:
+        return None
+    return datetime.datetime.fromtimestamp(ts, datetime.UTC).isoformat(timespec="seconds")
+
+
+def _public(row, with_secret=False):
+    hook = {"id": row["id"], "url": row["url"], "active": bool(row["active"]), "created_at": row["created_at"],
+            "links": {"deliveries": f"/api/v1/webhooks/{row['id']}/deliveries"}}
+    if with_secret:
+        hook["secret"] = row["secret"]
+    return hook
+
+
+def create_webhook(db, url, secret=None, token_id=None):
+    """Register ``url``; returns the webhook with its secret (generated when not given), shown this once.
+
+    :raises WebhookError: when the URL is not http(s) or the secret is shorter than 16 characters.
+    """
+    if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+        raise WebhookError("The webhook URL must start with http:// or https://.")
+    if secret is not None and len(secret) < 16:
+        raise WebhookError("The secret must have at least 16 characters.")
+    table = db["webhooks"]
+    table.insert({"url": url, "secret": secret or secrets.token_urlsafe(32), "token_id": token_id, "active": 1,
+                  "created_at": _now()})
+    return _public(table.get(table.last_pk), with_secret=True)
+
+
+def list_webhooks(db, token_id=None):
+    """Webhooks (of one token when given), oldest first, without their secrets."""
+    where, args = ("token_id = ?", [token_id]) if token_id is not None else (None, None)
+    return [_public(row) for row in db["webhooks"].rows_where(where, args, order_by="id")]
+
+
+def get_webhook(db, webhook_id, token_id=None):
+    """The webhook (owned by ``token_id`` when given).
+
+    :raises WebhookNotFound: no such webhook, or another token's.
+    """
+    rows = list(db["webhooks"].rows_where("id = ?", [webhook_id]))
+    if not rows or (token_id is not None and rows[0]["token_id"] != token_id):
+        raise WebhookNotFound(f"No webhook {webhook_id}.")
+    return _public(rows[0])
+
+
+def disable_webhook(db, webhook_id, token_id=None):
+    """Stop a webhook: no new deliveries, and its pending ones are cancelled.
+
+    :raises WebhookNotFound: no such webhook, or another token's.
+    """
+    get_webhook(db, webhook_id, token_id)
+    with db.atomic():
+        db.execute("update webhooks set active = 0, disabled_at = ? where id = ?", [_now(), webhook_id])
+        db.execute("update webhook_deliveries set status = 'cancelled', locked_until = null "
+                   "where webhook_id = ? and status = 'pending'", [webhook_id])
+
+
+def enqueue(db, case_id, event, data, now=None):
+    """Queue one delivery of ``data`` per active webhook; call inside the transaction that changes the case.
+
+    :return: the delivery ids.
+    """
+    now = time.time() if now is None else now
+    ids = []
+    for hook in db.query("select id from webhooks where active = 1 order by id"):
+        delivery_id = str(uuid.uuid4())
+        body = {"delivery_id": delivery_id, "event": event, **data}
+        db["webhook_deliveries"].insert({
+            "delivery_id": delivery_id, "webhook_id": hook["id"], "case_id": case_id, "event": event,
+            "payload": json.dumps(body, sort_keys=True), "status": "pending", "attempts": 0,
+            "created_ts": now, "next_attempt_ts": now,
+        })
+        ids.append(delivery_id)
+    return ids
+
+
+def claim_due(db, now=None, limit=20, lease_seconds=60):
+    """Lease up to ``limit`` due deliveries, each the oldest pending one of its webhook and case.
+
+    A leased row is invisible to other senders until the lease ends, so two workers never send it
+    at once; a sender that dies leaves it to be retried when the lease runs out.
+    """
+    now = time.time() if now is None else now
+    from .cases import write_transaction
+
+    with write_transaction(db):
+        rows = list(db.query(
+            """
+            select d.*, w.url, w.secret from webhook_deliveries d join webhooks w on w.id = d.webhook_id
+            where d.status = 'pending' and d.next_attempt_ts <= :now
+              and (d.locked_until is null or d.locked_until < :now)
+              and not exists (select 1 from webhook_deliveries e where e.webhook_id = d.webhook_id
+                              and e.case_id is d.case_id and e.status = 'pending' and e.id < d.id)
+            order by d.id limit :limit
+            """,
+            {"now": now, "limit": limit},
+        ))
+        for row in rows:
+            db.execute("update webhook_deliveries set locked_until = ? where id = ?", [now + lease_seconds, row["id"]])
+    return rows
+
+
+def backoff_seconds(attempts, base=10.0, cap=3600.0):
+    """The wait after the ``attempts``-th failed attempt: base, 2×base, 4×base, ... at most ``cap``."""
+    return min(cap, base * 2 ** max(0, attempts - 1))
+
+
+def record_attempt(db, delivery, status_code=None, error=None, duration_ms=None, now=None, base=10.0,
+                   cap=3600.0, give_up_seconds=86400.0):
+    """Record one attempt at ``delivery`` (a row from :func:`claim_due`); a 2xx status ends it.
+
+    On failure the next attempt is scheduled with :func:`backoff_seconds`, unless the delivery is already
+    ``give_up_seconds`` old: then it is marked failed.
+    :return: the delivery's new status.
+    """
+    now = time.time() if now is None else now
+    attempts = delivery["attempts"] + 1
+    ok = status_code is not None and 200 <= status_code < 300
+    if ok:
+        status, next_ts = "delivered", None
+    elif now - delivery["created_ts"] >= give_up_seconds:
+        status, next_ts = "failed", None
+    else:
+        status, next_ts = "pending", now + backoff_seconds(attempts, base, cap)
+    with db.atomic():
+        db["webhook_attempts"].insert({"delivery_id": delivery["id"], "attempt": attempts, "at": _iso(now),
+                                       "status_code": status_code, "error": error, "duration_ms": duration_ms})
+        # Only a row still pending changes: a webhook disabled meanwhile keeps its cancellation.
+        db.execute(
+            "update webhook_deliveries set status = ?, attempts = ?, next_attempt_ts = coalesce(?, next_attempt_ts),"
+            " locked_until = null, delivered_ts = ?, last_status_code = ?, last_error = ?"
+            " where id = ? and status = 'pending'",
+            [status, attempts, next_ts, now if ok else None, status_code, error, delivery["id"]],
+        )
+    return status
+
+
+def list_deliveries(db, webhook_id, status=None, limit=50):
+    """A webhook's deliveries, newest first, each with its attempts."""
+    where, args = "webhook_id = ?", [webhook_id]
+    if status:
+        where += " and status = ?"
+        args.append(status)
+    rows = list(db["webhook_deliveries"].rows_where(where, args, order_by="id desc", limit=limit))
+    attempts = {}
+    if rows:
+        marks = ",".join("?" * len(rows))
+        for a in db.query(f"select * from webhook_attempts where delivery_id in ({marks}) order by id",
+                          [r["id"] for r in rows]):
+            attempts.setdefault(a["delivery_id"], []).append(
+                {k: a[k] for k in ("attempt", "at", "status_code", "error", "duration_ms")})
+    return [{
+        "delivery_id": r["delivery_id"], "case_id": r["case_id"], "event": r["event"], "status": r["status"],
+        "attempts": r["attempts"], "created_at": _iso(r["created_ts"]),
+        "next_attempt_at": _iso(r["next_attempt_ts"]) if r["status"] == "pending" else None,
+        "delivered_at": _iso(r["delivered_ts"]), "last_status_code": r["last_status_code"],
+        "last_error": r["last_error"], "attempt_log": attempts.get(r["id"], []),
+    } for r in rows]
+
+
+def count_pending(db):
+    """How many deliveries are still to be sent."""
+    return db.execute("select count(*) from webhook_deliveries where status = 'pending'").fetchone()[0]

@@ -1,0 +1,261 @@
+"""The ticketing JSON API under /api/v1: classify, open cases, follow decisions by webhook."""
+
+import datetime
+import hashlib
+import json
+
+from flask import Blueprint, current_app, g, request
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
+
+import rules
+from api import responses as r
+from api import schemas as s
+from api.assess import assess_description, pack_view, packs_in_force
+from api.auth import authenticate, init_limiter, scope
+from api.delivery import start_worker
+from api.errors import ApiError, field_error, handle_api_error, handle_http_error, handle_unexpected
+from api.spec import BEARER, PUBLIC, openapi_document, responses, spec
+from classifier.embedders import ModelMissingError
+from classifier.predictor import ModelFileError
+from classifier.service import get_classifier
+from storage import cases, get_db, tokens
+from storage import webhooks as hooks
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp.register_error_handler(ApiError, handle_api_error)
+bp.register_error_handler(HTTPException, handle_http_error)
+bp.register_error_handler(Exception, handle_unexpected)
+
+# Errors every authenticated operation may answer.
+AUTH_ERRORS = (401, 403, 429)
+BODY_ERRORS = (400, 413, 415, 422)
+
+
+@bp.before_request
+def check_request():
+    """Size, token and scope, then content type and JSON syntax, before spectree validates the fields."""
+    limit = current_app.config["API_MAX_BODY_BYTES"]
+    request.max_content_length = limit
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge(f"The request body is over {limit:,} bytes.")
+    view = current_app.view_functions.get(request.endpoint)
+    required = getattr(view, "api_scope", None)
+    if request.method == "OPTIONS" or required == "public":
+        return
+    authenticate(required)
+    if request.method in ("POST", "PUT", "PATCH"):
+        if not request.is_json:
+            raise ApiError(415, detail="Send the body as JSON with Content-Type: application/json.")
+        try:
+            request.get_json()
+        except BadRequest as exc:
+            raise ApiError(400, detail=f"The body is not valid JSON: {exc.description}") from None
+
+
+def _answers(model):
+    return model.model_dump(mode="json", exclude_none=True) if model is not None else {}
+
+
+def get_case_or_404(case_id):
+    """The case, or a 404 problem."""
+    case = cases.get_case(get_db(), case_id)
+    if case is None:
+        raise ApiError(404, detail=f"No case {case_id}.")
+    return case
+
+
+def _case_error(exc):
+    errors = [field_error(exc.field, str(exc))] if exc.field else None
+    return ApiError(exc.status, detail=str(exc), errors=errors)
+
+
+@bp.post("/classify")
+@spec.validate(json=s.ClassifyRequest, resp=responses(*BODY_ERRORS, *AUTH_ERRORS, 503, HTTP_200=r.ClassifyResponse),
+               tags=["classify"], security=BEARER)
+@scope("classify")
+def classify():
+    """Classify a description and assess it against the policies in force; stores only a counter."""
+    body = request.context.json
+    result = assess_description(body.description, _answers(body.answers), body.on)
+    tokens.count_use(get_db(), g.api_token["id"], "classify")
+    return result
+
+
+@bp.post("/cases")
+@spec.validate(json=s.CaseCreate, headers=s.IdempotencyHeaders,
+               resp=responses(*BODY_ERRORS, *AUTH_ERRORS, 409, 503, HTTP_200=r.Case, HTTP_201=r.Case),
+               tags=["cases"], security=BEARER)
+@scope("cases:write")
+def create_case():
+    """Open a submitted case with its assessment; an Idempotency-Key makes retries return the same case."""
+    body = request.context.json
+    key = request.context.headers.idempotency_key
+    token = g.api_token
+    idempotency = None
+    db = get_db()
+    try:
+        if key:
+            digest = hashlib.sha256(json.dumps(request.get_json(), sort_keys=True).encode()).hexdigest()
+            idempotency = (key, digest)
+            existing = cases.find_idempotent(db, token["id"], key, digest)
+            if existing is not None:
+                return existing, 200
+        answers = _answers(body.answers)
+        result = assess_description(body.description, answers, None)
+        case, created = cases.create_case(
+            db, title=body.title, description=body.description, external_ref=body.external_ref,
+            submitter_email=body.submitter_email, classification=result["classification"], answers=answers,
+            facts=result["facts"], assessment=result["assessment"], actor=f"token:{token['name']}",
+            token_id=token["id"], idempotency=idempotency)
+    except cases.CaseError as exc:
+        raise _case_error(exc) from None
+    if not created:
+        return case, 200
+    return case, 201, {"Location": case["links"]["self"]}
+
+
+@bp.get("/cases/<int:case_id>")
+@spec.validate(resp=responses(*AUTH_ERRORS, 404, HTTP_200=r.Case), tags=["cases"], security=BEARER)
+@scope("cases:read")
+def get_case(case_id):
+    """A case with its assessment, comments and state history."""
+    return get_case_or_404(case_id)
+
+
+@bp.get("/cases")
+@spec.validate(query=s.CaseQuery, resp=responses(*AUTH_ERRORS, 422, HTTP_200=r.CaseList), tags=["cases"],
+               security=BEARER)
+@scope("cases:read")
+def list_cases():
+    """Cases by last update, oldest first, filtered; follow next_cursor for the next page."""
+    q = request.context.query
+    since = None
+    if q.updated_since is not None:
+        stamp = q.updated_since
+        stamp = stamp.replace(tzinfo=datetime.UTC) if stamp.tzinfo is None else stamp.astimezone(datetime.UTC)
+        since = stamp.isoformat(timespec="seconds")
+    try:
+        items, next_cursor = cases.list_cases(get_db(), q.state, q.external_ref, since, q.cursor, q.limit)
+    except cases.CaseError as exc:
+        raise _case_error(exc) from None
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@bp.post("/cases/<int:case_id>/comments")
+@spec.validate(json=s.CommentCreate, resp=responses(*BODY_ERRORS, *AUTH_ERRORS, 404, HTTP_201=r.Comment),
+               tags=["cases"], security=BEARER)
+@scope("cases:write")
+def add_comment(case_id):
+    """Add a comment to a case."""
+    body = request.context.json
+    token = g.api_token
+    try:
+        comment = cases.add_comment(get_db(), case_id, body.body, body.author or f"token:{token['name']}",
+                                    token_id=token["id"])
+    except cases.CaseError as exc:
+        raise _case_error(exc) from None
+    return comment, 201, {"Location": cases.links(case_id)["self"]}
+
+
+@bp.get("/policies")
+@spec.validate(query=s.PoliciesQuery, resp=responses(*AUTH_ERRORS, 422, HTTP_200=r.Policies), tags=["policies"],
+               security=BEARER)
+@scope(None)
+def policies():
+    """The policy packs in force (today or on a given day), with their rules and quoted clauses."""
+    day = request.context.query.on or datetime.date.today()
+    return {"on": day.isoformat(), "packs": [pack_view(p) for p in packs_in_force(rules.get_packs(), day)]}
+
+
+@bp.get("/health")
+@spec.validate(resp=responses(HTTP_200=r.Health, HTTP_503=r.Health), tags=["service"], security=PUBLIC)
+@scope("public")
+def health():
+    """Whether the database answers and a classifier model is loaded or ready to load; no token needed."""
+    database, model = {"ok": True}, {"ok": False, "loaded": False, "version": None}
+    try:
+        get_db().execute("select 1 from _sqlite_migrations limit 1").fetchall()
+    except Exception as exc:  # any database failure is what this endpoint reports
+        database = {"ok": False, "error": type(exc).__name__}
+    loaded = current_app.extensions.get("classifier")
+    if loaded is not None:
+        model = {"ok": True, "loaded": True, "version": loaded.version}
+    else:
+        try:
+            model = {"ok": True, "loaded": True, "version": get_classifier().version}
+        except (ModelFileError, ModelMissingError) as exc:
+            model["error"] = str(exc)
+    packs = [p.id for p in packs_in_force(rules.get_packs(), datetime.date.today())]
+    ok = database["ok"] and model["ok"]
+    return {"status": "ok" if ok else "degraded", "database": database, "model": model, "packs": packs}, \
+        200 if ok else 503
+
+
+@bp.get("/openapi.json")
+@spec.validate(resp=responses(HTTP_200=None), tags=["service"], security=PUBLIC)
+@scope("public")
+def openapi():
+    """This API's OpenAPI 3.1 document, generated from the schemas that validate it."""
+    return openapi_document()
+
+
+@bp.post("/webhooks")
+@spec.validate(json=s.WebhookCreate, resp=responses(*BODY_ERRORS, *AUTH_ERRORS, HTTP_201=r.WebhookCreated),
+               tags=["webhooks"], security=BEARER)
+@scope("webhooks")
+def create_webhook():
+    """Register a URL to receive every case state change, signed with the secret (generated when absent)."""
+    body = request.context.json
+    try:
+        hook = hooks.create_webhook(get_db(), str(body.url), body.secret, g.api_token["id"])
+    except hooks.WebhookError as exc:
+        raise ApiError(422, detail=str(exc), errors=[field_error("url", str(exc))]) from None
+    return hook, 201, {"Location": f"{bp.url_prefix}/webhooks/{hook['id']}/deliveries"}
+
+
+@bp.get("/webhooks")
+@spec.validate(resp=responses(*AUTH_ERRORS, HTTP_200=r.WebhookList), tags=["webhooks"], security=BEARER)
+@scope("webhooks")
+def list_webhooks():
+    """The webhooks this token registered."""
+    return {"items": hooks.list_webhooks(get_db(), g.api_token["id"])}
+
+
+@bp.delete("/webhooks/<int:webhook_id>")
+@spec.validate(resp=responses(*AUTH_ERRORS, 404, HTTP_204=None), tags=["webhooks"], security=BEARER)
+@scope("webhooks")
+def delete_webhook(webhook_id):
+    """Stop a webhook; its pending deliveries are cancelled."""
+    try:
+        hooks.disable_webhook(get_db(), webhook_id, g.api_token["id"])
+    except hooks.WebhookNotFound as exc:
+        raise ApiError(404, detail=str(exc)) from None
+    return "", 204
+
+
+@bp.get("/webhooks/<int:webhook_id>/deliveries")
+@spec.validate(query=s.DeliveriesQuery, resp=responses(*AUTH_ERRORS, 404, 422, HTTP_200=r.DeliveryList),
+               tags=["webhooks"], security=BEARER)
+@scope("webhooks")
+def deliveries(webhook_id):
+    """A webhook's deliveries, newest first, with every attempt."""
+    db = get_db()
+    try:
+        hooks.get_webhook(db, webhook_id, g.api_token["id"])
+    except hooks.WebhookNotFound as exc:
+        raise ApiError(404, detail=str(exc)) from None
+    q = request.context.query
+    return {"items": hooks.list_deliveries(db, webhook_id, q.status, q.limit)}
+
+
+def init_app(app, csrf):
+    """Register the blueprint without CSRF (tokens, not cookies), its rate limits and the delivery worker."""
+    csrf.exempt(bp)
+    init_limiter(app, bp)
+    app.register_blueprint(bp)
+
+    @app.before_request
+    def _start_delivery_worker():
+        # gunicorn starts the worker before the first request (gunicorn.conf.py); this covers `flask run`.
+        if "webhook_worker" not in app.extensions:
+            start_worker(app)
