@@ -36,12 +36,8 @@ def descriptions(examples, words=120, count=64):
 
 
 def bare_forward(embedder, text):
-    """Tokenise and run the transformer once: the floor any classification pays."""
-    import torch
-
-    batch = embedder._tokenizer([text], truncation=True, max_length=embedder.max_tokens, return_tensors="pt")
-    with torch.inference_mode():
-        embedder._transformer(**batch)
+    """Tokenise and run the transformer once, pooled: the floor any classification pays."""
+    embedder._forward([text])
 
 
 def pct(values, q):

@@ -83,3 +83,10 @@ def test_malware_is_flagged(real_classifier):
 def test_missing_weights_are_a_clear_error(tmp_path):
     with pytest.raises(ModelMissingError, match="No sentence-transformers model"):
         MiniLMEmbedder(path=tmp_path).load()
+
+
+def test_document_vectors_equal_sentence_transformers_own_encoding(real_embedder):
+    texts = ["A symptom checker for patients on their phones.", "Résumé screening for a café chain, 24/7 ☕"]
+    ours = np.stack([d.vector for d in real_embedder.embed_documents(texts)])
+    theirs = real_embedder._model.encode(texts, normalize_embeddings=True)
+    np.testing.assert_allclose(ours, theirs, atol=1e-4)
