@@ -117,6 +117,10 @@ class MiniLMEmbedder(BaseEmbedder):
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        # The weight-loading progress bar would clutter the CLI's own output and the server log.
+        transformers_logging.disable_progress_bar()
 
         try:
             model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
