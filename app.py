@@ -39,19 +39,24 @@ def create_app(test_config=None):
     rules.init_app(app)
 
     from classifier.service import init_app as init_classifier
-    from views import api, auth, errors, explore, home
+    from views import api, auth, errors, explore, home, intake, review
 
     init_classifier(app)
     login_manager.user_loader(auth.load_user)
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(explore.bp)
+    app.register_blueprint(intake.bp)
+    app.register_blueprint(review.bp)
     api.init_app(app, csrf)
     errors.init_app(app)
 
     from api.cli import tokens_cli, webhooks_cli
     from classifier.cli import classifier_cli
     from rules.cli import policies
+    from storage.audit import audit_cli
+    from storage.masking import MaskingFilter
+    from views.review_cli import review_cli
     from views.users_cli import users_cli
 
     app.cli.add_command(classifier_cli)
@@ -59,6 +64,9 @@ def create_app(test_config=None):
     app.cli.add_command(users_cli)
     app.cli.add_command(tokens_cli)
     app.cli.add_command(webhooks_cli)
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(review_cli)
+    app.logger.addFilter(MaskingFilter())
     return app
 
 

@@ -11,7 +11,8 @@ import datetime
 import json
 import sqlite3
 
-from . import webhooks
+from . import audit, webhooks
+from .masking import mask
 from .users import get_user_by_email
 
 STATES = ("draft", "submitted", "in_review", "approved", "rejected", "changes_requested")
@@ -24,6 +25,8 @@ TRANSITIONS = {
 API_PREFIX = "/api/v1"
 EVENT = "case.state_changed"
 _JSON_COLUMNS = ("classification", "answers", "facts", "assessment")
+# Columns a state change may set that the audit row repeats (the rest is in the case itself).
+AUDITED_COLUMNS = ("decision", "assignee_email")
 
 
 class CaseError(ValueError):
@@ -41,6 +44,12 @@ class CaseNotFound(CaseError):
 
 class TransitionError(CaseError):
     """The case is not in a state from which the requested state can be reached."""
+
+    status = 409
+
+
+class VersionConflict(CaseError):
+    """Someone else changed the case since the form was shown; nothing was saved."""
 
     status = 409
 
@@ -147,6 +156,7 @@ def create_case(db, *, title, description, external_ref, submitter_email, classi
     :raises IdempotencyConflict: the key was used with another body.
     """
     user = get_user_by_email(db, submitter_email) if submitter_email else None
+    description = mask(description)
     now = _now()
     try:
         with write_transaction(db):
@@ -167,6 +177,7 @@ def create_case(db, *, title, description, external_ref, submitter_email, classi
                 db["api_idempotency"].insert({"token_id": token_id, "key": idempotency[0],
                                               "request_hash": idempotency[1], "case_id": case_id,
                                               "created_at": now})
+            audit.record(db, actor, "state", case_id, {"state": "draft"}, {"state": "submitted"})
             _record_change(db, case_id, "draft", "submitted", actor, None, now)
     except sqlite3.IntegrityError:
         # Another request with the same key won the race; answer as a retry of it.
@@ -177,26 +188,45 @@ def create_case(db, *, title, description, external_ref, submitter_email, classi
     return get_case(db, case_id), True
 
 
-def set_state(db, case_id, new_state, actor, note=None):
+def set_state(db, case_id, new_state, actor, note=None, version=None, changes=None):
     """Move a case to ``new_state`` and queue a webhook delivery for it, in one transaction.
 
+    :param version: the case version the caller saw; when given, a case changed since is refused.
+    :param changes: other columns to set in the same update (e.g. the decision).
     :raises CaseNotFound: no such case.
     :raises TransitionError: ``new_state`` cannot be reached from the case's state.
+    :raises VersionConflict: the case's version is no longer ``version``.
     """
     if new_state not in STATES:
         raise CaseError(f"Unknown state {new_state!r}: choose from {', '.join(STATES)}.")
+    note = mask(note)
     with write_transaction(db):
-        rows = list(db.query("select state from cases where id = ?", [case_id]))
+        rows = list(db.query("select state, version from cases where id = ?", [case_id]))
         if not rows:
             raise CaseNotFound(f"No case {case_id}.")
         old = rows[0]["state"]
+        check_version(rows[0], version)
         if new_state not in TRANSITIONS.get(old, ()):
             allowed = ", ".join(TRANSITIONS.get(old, ())) or "none (final)"
             raise TransitionError(f"A {old} case cannot become {new_state}; allowed: {allowed}.")
         now = _now()
-        db.execute("update cases set state = ?, updated_at = ? where id = ?", [new_state, now, case_id])
+        extra = dict(changes or {})
+        if new_state == "submitted":
+            extra["submitted_at"] = now
+        sets = "".join(f", {column} = ?" for column in extra)
+        db.execute(f"update cases set state = ?, updated_at = ?, version = coalesce(version, 0) + 1{sets} "
+                   "where id = ?", [new_state, now, *extra.values(), case_id])
+        audited = {k: _loads(v) if k == "decision" else v for k, v in extra.items() if k in AUDITED_COLUMNS}
+        audit.record(db, actor, "state", case_id, {"state": old}, {"state": new_state, "note": note, **audited})
         _record_change(db, case_id, old, new_state, actor, note, now)
     return get_case(db, case_id)
+
+
+def check_version(row, version):
+    """Refuse with :class:`VersionConflict` when the case moved on since the caller read ``version``."""
+    if version is not None and (row.get("version") or 0) != int(version):
+        raise VersionConflict("Someone else changed this case while you were looking at it; nothing was saved. "
+                              "Read the case as it is now and try again.")
 
 
 def add_comment(db, case_id, body, author, token_id=None, user_id=None):
@@ -205,6 +235,7 @@ def add_comment(db, case_id, body, author, token_id=None, user_id=None):
     :raises CaseNotFound: no such case.
     """
     now = _now()
+    body = mask(body)
     with write_transaction(db):
         if not list(db.query("select 1 from cases where id = ?", [case_id])):
             raise CaseNotFound(f"No case {case_id}.")
@@ -213,6 +244,7 @@ def add_comment(db, case_id, body, author, token_id=None, user_id=None):
                       "user_id": user_id, "created_at": now})
         comment_id = table.last_pk
         db.execute("update cases set updated_at = ? where id = ?", [now, case_id])
+        audit.record(db, author, "comment", case_id, None, {"comment_id": comment_id, "body": body})
     row = db["case_comments"].get(comment_id)
     return {k: row[k] for k in ("id", "case_id", "author", "body", "created_at")}
 

@@ -136,3 +136,42 @@ def m005_webhooks(db):
         foreign_keys=[("delivery_id", "webhook_deliveries", "id")],
     )
     db["webhook_attempts"].create_index(["delivery_id"])
+
+
+@migrations()
+def m006_intake_review(db):
+    # The wizard's draft (raw answers per step), optimistic locking and the reviewer's decision.
+    cases = db["cases"]
+    for column in ("intake", "step", "assignee_email", "decision", "overrides", "submitted_at", "intake_key"):
+        cases.add_column(column, str)
+    cases.add_column("version", int, not_null_default=0)
+    cases.create_index(["submitter_id", "state"])
+    # The first step's form carries a one-off key, so a double click cannot open two drafts.
+    cases.create_index(["intake_key"], unique=True)
+    # Reviewer corrections, kept as labelled examples for retraining.
+    db["fact_overrides"].create(
+        {"id": int, "case_id": int, "fact": str, "value": str, "previous": str, "reason": str, "by": str,
+         "description": str, "at": str},
+        pk="id",
+        not_null={"case_id", "fact", "reason"},
+        foreign_keys=[("case_id", "cases", "id")],
+    )
+    # Append-only: each row carries the hash of the one before; triggers refuse edits through SQL.
+    db["audit"].create(
+        {"id": int, "at": str, "actor": str, "action": str, "case_id": int, "before": str, "after": str,
+         "prev_hash": str, "hash": str},
+        pk="id",
+        not_null={"at", "action", "hash"},
+    )
+    db["audit"].create_index(["case_id"])
+    db.execute("CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit "
+               "BEGIN SELECT RAISE(ABORT, 'the audit table is append-only'); END")
+    db.execute("CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit "
+               "BEGIN SELECT RAISE(ABORT, 'the audit table is append-only'); END")
+
+
+@migrations()
+def m007_case_embeddings(db):
+    # The description's vector when submitted, to find similar past cases; tied to the model that made it.
+    db["cases"].add_column("embedding", str)
+    db["cases"].add_column("embedding_model", str)

@@ -1,0 +1,124 @@
+"""The intake wizard as data: the steps in order, when each is shown, and how answers become facts.
+
+No routes here (views/intake.py drives it). A draft's ``intake`` is ``{step name: {field: raw value}}``.
+"""
+
+from dataclasses import dataclass
+
+from . import steps
+
+
+@dataclass(frozen=True)
+class Step:
+    """One page of the wizard."""
+
+    name: str
+    title: str
+    form: type
+    # Names of the form's fields to show for this draft; None means all of them.
+    fields: object = None
+
+    def shown(self, intake):
+        """Whether the step applies to the draft at all."""
+        return self.fields is None or bool(self.fields(intake))
+
+    def make_form(self, intake, saved=None, **kwargs):
+        """The step's form with only the fields that apply; ``saved`` fills it when nothing was posted."""
+        form = self.form(data=saved or {}, **kwargs)
+        if self.fields:
+            keep = set(self.fields(intake))
+            for name in [f.name for f in form if f.name in FOLLOWUPS and f.name not in keep]:
+                delattr(form, name)
+        return form
+
+
+# Each follow-up question and the earlier answer that makes it relevant.
+FOLLOWUPS = {
+    "age_assurance": lambda i: i.get("users", {}).get("minors") == "yes",
+    "law_enforcement_use": lambda i: "law_enforcement" in (i.get("data", {}).get("areas") or []),
+    "security_testing_with_owner_consent": lambda i: "security" in (i.get("data", {}).get("areas") or []),
+    "political_content": lambda i: "political" in (i.get("data", {}).get("areas") or []),
+    "government_decisions": lambda i: "government" in (i.get("data", {}).get("areas") or []),
+    "person_consent": lambda i: i.get("users", {}).get("simulates_real_person") == "yes",
+    "historical_public_figure": lambda i: i.get("users", {}).get("simulates_real_person") == "yes",
+    "qualified_human_review": lambda i: i.get("users", {}).get("decisions_about_individuals") == "yes",
+}
+
+
+def followups(intake):
+    """The follow-up questions the draft's earlier answers make relevant."""
+    return [name for name, relevant in FOLLOWUPS.items() if relevant(intake)]
+
+
+STEPS = (
+    Step("product", "Product", steps.ProductForm),
+    Step("description", "Description", steps.DescriptionForm),
+    Step("users", "Users and interaction", steps.UsersForm),
+    Step("data", "Data and capabilities", steps.DataForm),
+    Step("followups", "Follow-up questions", steps.FollowUpForm, fields=followups),
+    Step("review", "Review and submit", steps.CorrectionsForm),
+)
+BY_NAME = {step.name: step for step in STEPS}
+
+
+def shown_steps(intake):
+    """The steps that apply to this draft, in order."""
+    return [step for step in STEPS if step.shown(intake)]
+
+
+def neighbour(name, intake, offset):
+    """The step ``offset`` places from ``name`` among the shown ones, or None past either end."""
+    names = [step.name for step in shown_steps(intake)]
+    if name not in names:
+        return None
+    index = names.index(name) + offset
+    return names[index] if 0 <= index < len(names) else None
+
+
+def step_data(form):
+    """What a posted form holds, without its token and buttons, ready to store in the draft."""
+    return {field.name: field.data for field in form if field.type not in ("CSRFTokenField", "SubmitField")}
+
+
+def incomplete_step(intake):
+    """The first shown step before the review whose saved answers do not validate, or None."""
+    for step in shown_steps(intake):
+        if step.name == "review":
+            return None
+        form = step.make_form(intake, intake.get(step.name), formdata=None, meta={"csrf": False})
+        if not form.validate():
+            return step.name
+    return None
+
+
+_BOOL = {"yes": True, "no": False}
+
+
+def answers(intake):
+    """The draft's answers as facts for ``rules.build_facts``; product details and non-facts are left out."""
+    product, users, data = intake.get("product", {}), intake.get("users", {}), intake.get("data", {})
+    facts = {}
+    if product.get("vendors"):
+        facts["vendors"] = product["vendors"]
+    if product.get("access_path"):
+        facts["access_path"] = product["access_path"]
+    if users.get("end_users"):
+        facts["audience"] = "consumer" if users["end_users"] == "public" else "business"
+    for name in ("chatbot", "minors", "publishes_content_externally", "decisions_about_individuals",
+                 "simulates_real_person"):
+        if users.get(name) in _BOOL:
+            facts[name] = _BOOL[users[name]]
+    if data.get("handles_personal_data") in _BOOL:
+        facts["handles_personal_data"] = _BOOL[data["handles_personal_data"]]
+    facts["agentic_actions"] = list(data.get("agentic_actions") or [])
+    saved = intake.get("followups", {})
+    for name in followups(intake):
+        value = saved.get(name)
+        if name != "age_assurance" and value:
+            facts[name] = _BOOL.get(value, value)
+    corrections = intake.get("review", {})
+    if corrections.get("audience"):
+        facts["audience"] = corrections["audience"]
+    if corrections.get("domains") is not None:
+        facts["domains"] = corrections["domains"]
+    return facts

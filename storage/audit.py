@@ -1,0 +1,84 @@
+"""The append-only audit trail: who did what to which case, each row chained to the one before.
+
+A row's ``hash`` is the SHA-256 of the previous row's hash and the row's own fields, so editing or
+deleting any row but the newest breaks the chain at that point, and :func:`verify` finds it. Triggers
+refuse UPDATE and DELETE through SQL; the chain is what catches edits made to the file by other means.
+"""
+
+import datetime
+import hashlib
+import json
+
+import click
+from flask.cli import with_appcontext
+
+GENESIS = "0" * 64
+_FIELDS = ("at", "actor", "action", "case_id", "before", "after")
+
+
+def _now():
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def _dump(value):
+    return None if value is None else json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def row_hash(prev_hash, row):
+    """The hash a row must carry, given the previous row's hash."""
+    material = json.dumps([prev_hash, *(row.get(k) for k in _FIELDS)], ensure_ascii=False)
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def record(db, actor, action, case_id=None, before=None, after=None):
+    """Append one audit row; call inside the write transaction of the change it records."""
+    last = list(db.query("select hash from audit order by id desc limit 1"))
+    prev = last[0]["hash"] if last else GENESIS
+    row = {"at": _now(), "actor": actor, "action": action, "case_id": case_id,
+           "before": _dump(before), "after": _dump(after)}
+    db["audit"].insert({**row, "prev_hash": prev, "hash": row_hash(prev, row)})
+
+
+def entries(db, case_id):
+    """The audit rows of one case, oldest first, with ``before``/``after`` decoded."""
+    rows = list(db.query("select * from audit where case_id = ? order by id", [case_id]))
+    for row in rows:
+        for key in ("before", "after"):
+            row[key] = json.loads(row[key]) if row[key] else None
+    return rows
+
+
+def verify(db):
+    """Check the whole chain; returns a list of problems (empty when intact)."""
+    problems, prev, expected_id = [], GENESIS, None
+    for row in db.query("select * from audit order by id"):
+        if expected_id is not None and row["id"] != expected_id:
+            problems.append(f"rows {expected_id}..{row['id'] - 1} are missing (deleted)")
+        if row["prev_hash"] != prev:
+            problems.append(f"row {row['id']}: does not follow the row before it (a row was deleted or edited)")
+        if row_hash(row["prev_hash"], row) != row["hash"]:
+            problems.append(f"row {row['id']}: its content does not match its hash (edited)")
+        prev, expected_id = row["hash"], row["id"] + 1
+    return problems
+
+
+@click.group("audit")
+def audit_cli():
+    """Inspect the audit trail."""
+
+
+@audit_cli.command("verify")
+@with_appcontext
+def verify_command():
+    """Check that no audit row was edited or deleted; exits 1 when one was."""
+    from . import get_db
+
+    db = get_db()
+    if "audit" not in db.table_names():
+        raise click.ClickException("There is no audit table yet: run `flask init-db` first.")
+    problems = verify(db)
+    if problems:
+        for problem in problems:
+            click.echo(problem, err=True)
+        raise SystemExit(1)
+    click.echo(f"Audit trail intact: {db['audit'].count} rows.")

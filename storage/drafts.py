@@ -1,0 +1,113 @@
+"""Cases as the web pages see them: the wizard's drafts, a submitter's list, the full record of a case.
+
+A draft is a ``cases`` row in state ``draft`` whose ``intake`` column holds the raw answers of each wizard
+step, so a closed tab loses nothing. The same row becomes the submitted case: submitting twice cannot
+create a second one.
+"""
+
+import json
+
+from . import audit
+from .cases import CaseNotFound, TransitionError, _now, get_case, set_state, write_transaction
+from .masking import mask
+
+# States in which the submitter may edit the answers.
+EDITABLE = ("draft", "changes_requested")
+
+
+def _loads(text, default=None):
+    try:
+        return json.loads(text) if text else default
+    except ValueError:
+        return default
+
+
+# Free-text fields, masked before they reach the database; structured ones (the owner's e-mail) are kept.
+FREE_TEXT = ("description",)
+
+
+def _clean(step_data):
+    return {k: mask(v) if k in FREE_TEXT and isinstance(v, str) else v for k, v in step_data.items()}
+
+
+def create_draft(db, user, step, step_data, next_step, key=None):
+    """Start a draft for ``user`` with the first step's answers; returns its id.
+
+    :param key: the one-off key of the form; the same key again returns the draft it created.
+    """
+    now = _now()
+    intake = {step: _clean(step_data)}
+    with write_transaction(db):
+        if key:
+            seen = list(db.query("select id from cases where intake_key = ? and submitter_id = ?", [key, user["id"]]))
+            if seen:
+                return seen[0]["id"]
+        table = db["cases"]
+        table.insert({"title": step_data.get("name") or "Untitled", "state": "draft", "submitter_id": user["id"],
+                      "submitter_email": user["email"], "source": "web", "intake": json.dumps(intake),
+                      "step": next_step, "answers": "{}", "version": 0, "created_at": now, "updated_at": now,
+                      "intake_key": key})
+        case_id = table.last_pk
+        audit.record(db, user["email"], "create_draft", case_id, None, {"state": "draft"})
+    return case_id
+
+
+def save_step(db, case_id, step, step_data, next_step):
+    """Store one step's answers on an editable case and remember where the user goes next.
+
+    :raises CaseNotFound: no such case.
+    :raises TransitionError: the case is no longer editable (already submitted).
+    """
+    with write_transaction(db):
+        rows = list(db.query("select state, intake from cases where id = ?", [case_id]))
+        if not rows:
+            raise CaseNotFound(f"No case {case_id}.")
+        if rows[0]["state"] not in EDITABLE:
+            raise TransitionError(f"This case is {rows[0]['state']}; its answers can no longer be changed.")
+        intake = _loads(rows[0]["intake"], {})
+        intake[step] = _clean(step_data)
+        changes = {"intake": json.dumps(intake), "step": next_step, "updated_at": _now()}
+        if step == "product" and step_data.get("name"):
+            changes["title"] = step_data["name"]
+        if step == "description":
+            changes["description"] = intake[step].get("description")
+        db["cases"].update(case_id, changes)
+
+
+def submit(db, case_id, actor, fields):
+    """Store the final answers and assessment and move the case to ``submitted``, in one transaction.
+
+    :param fields: ``title``, ``description``, ``answers``, ``classification``, ``facts``, ``assessment``.
+    :raises TransitionError: the case was already submitted (e.g. a double click).
+    """
+    columns = {k: json.dumps(v) if k in ("answers", "classification", "facts", "assessment") else v
+               for k, v in fields.items()}
+    columns["step"] = None
+    with write_transaction(db):
+        rows = list(db.query("select state from cases where id = ?", [case_id]))
+        if not rows:
+            raise CaseNotFound(f"No case {case_id}.")
+        if rows[0]["state"] not in EDITABLE:
+            raise TransitionError("This case was already submitted.")
+        return set_state(db, case_id, "submitted", actor, changes=columns)
+
+
+def get_record(db, case_id):
+    """Everything about a case for the web pages: the API view plus wizard, review and audit data, or None."""
+    case = get_case(db, case_id)
+    if case is None:
+        return None
+    row = db["cases"].get(case_id)
+    case.update({
+        "intake": _loads(row.get("intake"), {}), "step": row.get("step"), "version": row.get("version") or 0,
+        "submitter_id": row.get("submitter_id"), "assignee_email": row.get("assignee_email"),
+        "decision": _loads(row.get("decision")), "overrides": _loads(row.get("overrides"), {}),
+        "submitted_at": row.get("submitted_at"), "audit": audit.entries(db, case_id),
+    })
+    return case
+
+
+def list_for_submitter(db, user_id):
+    """A submitter's cases, newest change first."""
+    return list(db.query("select id, title, state, step, created_at, updated_at from cases "
+                         "where submitter_id = ? order by updated_at desc, id desc", [user_id]))

@@ -1,0 +1,38 @@
+"""Personal data masked before free text is stored or logged.
+
+E-mail addresses are redacted; phone numbers keep their last 3 digits and card numbers their last 4,
+the masking practice of the compliance template in the seed ``004_2f2c4376859c72f8.txt``.
+"""
+
+import logging
+import re
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# 13 to 19 digits, optionally grouped by spaces or dashes.
+CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+# An optional +country code, then 7 to 12 more digits with spaces, dots, dashes or brackets between.
+# Not ISO dates (2025-09-15).
+PHONE = re.compile(r"(?<![\w])(?!\d{4}-\d{2}-\d{2}(?!\d))\+?\(?\d(?:[\s.()-]{0,2}\d){6,13}(?!\d)")
+
+
+def _keep_last(match, keep, label):
+    digits = re.sub(r"\D", "", match.group(0))
+    return f"[{label} ending {digits[-keep:]}]"
+
+
+def mask(text):
+    """``text`` with e-mails redacted and phone and card numbers cut to their last digits."""
+    if not text:
+        return text
+    text = EMAIL.sub("[email redacted]", text)
+    text = CARD.sub(lambda m: _keep_last(m, 4, "card"), text)
+    return PHONE.sub(lambda m: _keep_last(m, 3, "phone"), text)
+
+
+class MaskingFilter(logging.Filter):
+    """A logging filter that masks each record's message before any handler writes it."""
+
+    def filter(self, record):
+        record.msg = mask(record.getMessage())
+        record.args = None
+        return True

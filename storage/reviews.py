@@ -1,0 +1,203 @@
+"""The reviewer's side of cases: the queue, assignment, fact overrides and decisions.
+
+Every action checks the case ``version`` the reviewer saw, so when two reviewers act on the same case at
+once the second is refused with :class:`~storage.cases.VersionConflict` and nothing is overwritten.
+"""
+
+import datetime
+import json
+import statistics
+
+import rules
+
+from . import audit
+from .cases import CaseNotFound, TransitionError, _now, check_version, set_state, write_transaction
+from .masking import mask
+
+QUEUE_STATES = ("submitted", "in_review", "changes_requested")
+ALL_STATES = ("submitted", "in_review", "changes_requested", "approved", "rejected")
+
+
+def queue(db, state=None, domain=None, verdict=None, vendor=None, older_than=None, now=None, states=QUEUE_STATES):
+    """Cases waiting for review, oldest submission first, each with ``waiting`` (a timedelta).
+
+    :param state: one state; default all of ``states``.
+    :param domain: only cases whose facts name this domain.
+    :param verdict: only cases where some vendor (or ``vendor``) has this verdict.
+    :param vendor: only cases assessed for this vendor.
+    :param older_than: only cases waiting at least this many days.
+    """
+    where, args = [], []
+    states = [state] if state else list(states)
+    where.append(f"state in ({', '.join('?' for _ in states)})")
+    args += states
+    if domain:
+        where.append("exists (select 1 from json_each(cases.facts, '$.domains.value') where value = ?)")
+        args.append(domain)
+    if vendor:
+        where.append("json_extract(cases.assessment, ?) is not null")
+        args.append(f'$.vendors."{vendor}"')
+    if verdict:
+        where.append("exists (select 1 from json_each(cases.assessment, '$.vendors') "
+                     "where json_extract(value, '$.verdict') = ? and (? is null or key = ?))")
+        args += [verdict, vendor, vendor]
+    sql = ("select id, title, state, submitter_email, assignee_email, submitted_at, created_at, assessment, facts, "
+           "decision "
+           f"from cases where {' and '.join(where)} order by coalesce(submitted_at, created_at), id")
+    now = now or datetime.datetime.now(datetime.UTC)
+    items = []
+    for row in db.query(sql, args):
+        assessment = json.loads(row.pop("assessment") or "{}")
+        facts = json.loads(row.pop("facts") or "{}")
+        since = datetime.datetime.fromisoformat(row["submitted_at"] or row["created_at"])
+        row["decision"] = json.loads(row["decision"]) if row["decision"] else None
+        row.update({"tier": assessment.get("tier"), "domains": facts.get("domains", {}).get("value", []),
+                    "verdicts": {v: a.get("verdict") for v, a in assessment.get("vendors", {}).items()},
+                    "waiting": now - since})
+        if older_than is None or row["waiting"] >= datetime.timedelta(days=older_than):
+            items.append(row)
+    return items
+
+
+def _row(db, case_id):
+    rows = list(db.query("select * from cases where id = ?", [case_id]))
+    if not rows:
+        raise CaseNotFound(f"No case {case_id}.")
+    return rows[0]
+
+
+def assign(db, case_id, reviewer_email, version):
+    """Make ``reviewer_email`` the case's reviewer; a submitted case moves to ``in_review``."""
+    with write_transaction(db):
+        row = _row(db, case_id)
+        check_version(row, version)
+        if row["state"] not in ("submitted", "in_review"):
+            raise TransitionError(f"A {row['state'].replace('_', ' ')} case cannot be assigned; only submitted "
+                                  "cases and cases in review can.")
+        audit.record(db, reviewer_email, "assign", case_id, {"assignee": row["assignee_email"]},
+                     {"assignee": reviewer_email})
+        if row["state"] == "submitted":
+            return set_state(db, case_id, "in_review", reviewer_email, version=version,
+                             changes={"assignee_email": reviewer_email})
+        db.execute("update cases set assignee_email = ?, version = version + 1, updated_at = ? where id = ?",
+                   [reviewer_email, _now(), case_id])
+
+
+def decide(db, case_id, new_state, reviewer_email, version, note=None, conditions=None):
+    """Approve (with ``conditions``), reject or request changes (with ``note``)."""
+    decision = {"state": new_state, "by": reviewer_email, "at": _now(), "note": mask(note),
+                "conditions": conditions or []}
+    return set_state(db, case_id, new_state, reviewer_email, note=note, version=version,
+                     changes={"decision": json.dumps(decision)})
+
+
+def override_fact(db, case_id, fact, value, reason, reviewer_email, version):
+    """Override one fact, re-run the rules and keep the correction as a labelled example.
+
+    :raises rules.FactError: the fact cannot be overridden or the value is not one it may take.
+    """
+    reason = mask(reason)
+    with write_transaction(db):
+        row = _row(db, case_id)
+        check_version(row, version)
+        overrides = json.loads(row["overrides"] or "{}")
+        overrides[fact] = {"value": value, "reason": reason, "by": reviewer_email}
+        classification = json.loads(row["classification"] or "null")
+        answers = json.loads(row["answers"] or "{}")
+        facts = rules.build_facts(classification, answers, overrides)
+        old_facts = json.loads(row["facts"] or "{}")
+        answers_date = answers.get("effective_date")
+        assessment = rules.assess(facts, on=answers_date or datetime.date.today(), packs=rules.get_packs())
+        before = old_facts.get(fact, {}).get("value")
+        db.execute("update cases set overrides = ?, facts = ?, assessment = ?, version = version + 1, "
+                   "updated_at = ? where id = ?",
+                   [json.dumps(overrides), json.dumps(facts), json.dumps(assessment), _now(), case_id])
+        db["fact_overrides"].insert({"case_id": case_id, "fact": fact, "value": json.dumps(facts[fact]["value"]),
+                                     "previous": json.dumps(before), "reason": reason, "by": reviewer_email,
+                                     "description": row["description"], "at": _now()})
+        audit.record(db, reviewer_email, "override", case_id, {"fact": fact, "value": before},
+                     {"fact": fact, "value": facts[fact]["value"], "reason": reason,
+                      "tier": assessment["tier"]})
+
+
+def similar(db, case_id, k=5):
+    """The ``k`` other submitted cases whose descriptions are nearest to this one's, with their decisions.
+
+    Only vectors made by the same model are compared; a case without one has no neighbours.
+    """
+    rows = list(db.query("select embedding, embedding_model from cases where id = ?", [case_id]))
+    if not rows or not rows[0]["embedding"]:
+        return []
+    import numpy as np
+
+    target = np.asarray(json.loads(rows[0]["embedding"]), dtype=np.float32)
+    others = list(db.query("select id, title, state, decision, embedding from cases where id != ? and "
+                           "embedding_model = ? and state != 'draft'", [case_id, rows[0]["embedding_model"]]))
+    if not others:
+        return []
+    matrix = np.asarray([json.loads(o["embedding"]) for o in others], dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(target) or 1.0)
+    scores = matrix @ target / np.where(norms == 0, 1.0, norms)
+    found = []
+    for i in np.argsort(-scores)[:k]:
+        other = others[int(i)]
+        decision = json.loads(other["decision"]) if other["decision"] else None
+        found.append({"id": other["id"], "title": other["title"], "state": other["state"],
+                      "similarity": float(scores[i]), "decision": decision})
+    return found
+
+
+DECIDED = ("approved", "rejected")
+
+
+def stats(cases, db):
+    """Counts by state, domain, vendor verdict; median days from submission to decision; disagreement.
+
+    :param cases: rows from :func:`queue` (already filtered).
+    """
+    by_state, by_domain, by_verdict = {}, {}, {}
+    for case in cases:
+        by_state[case["state"]] = by_state.get(case["state"], 0) + 1
+        for domain in case["domains"]:
+            by_domain[domain] = by_domain.get(domain, 0) + 1
+        for vendor, verdict in case["verdicts"].items():
+            key = f"{vendor}: {verdict}"
+            by_verdict[key] = by_verdict.get(key, 0) + 1
+    durations = []
+    for case in cases:
+        decision = case.get("decision")
+        if case["state"] in DECIDED and decision and case["submitted_at"]:
+            start = datetime.datetime.fromisoformat(case["submitted_at"])
+            durations.append((datetime.datetime.fromisoformat(decision["at"]) - start).total_seconds() / 86400)
+    ids = [c["id"] for c in cases]
+    overridden, per_fact = set(), {}
+    if ids:
+        marks = ", ".join("?" for _ in ids)
+        for row in db.query(f"select case_id, fact from fact_overrides where case_id in ({marks})", ids):
+            overridden.add(row["case_id"])
+            per_fact[row["fact"]] = per_fact.get(row["fact"], 0) + 1
+    reviewed = [c for c in cases if c["state"] not in ("submitted",)]
+    return {"total": len(cases), "by_state": by_state, "by_domain": by_domain, "by_verdict": by_verdict,
+            "median_days_to_decision": statistics.median(durations) if durations else None,
+            "disagreement_rate": len(overridden) / len(reviewed) if reviewed else None,
+            "overrides_by_fact": per_fact}
+
+
+LABELS = ("domains", "audience", "prohibited", "chatbot", "minors")
+
+
+def labelled_examples(db):
+    """Each case a reviewer corrected, as a training example in the format of ``data/training/examples.jsonl``.
+
+    The labels are the case's final facts (answers and overrides applied), so a reviewer's correction becomes
+    the label the classifier should have predicted.
+    """
+    rows = db.query("select id, description, facts from cases where id in (select case_id from fact_overrides) "
+                    "order by id")
+    examples = []
+    for row in rows:
+        facts = json.loads(row["facts"] or "{}")
+        example = {"id": f"case-{row['id']}", "text": row["description"]}
+        example.update({name: facts.get(name, {}).get("value") for name in LABELS})
+        examples.append(example)
+    return examples

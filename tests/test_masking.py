@@ -1,0 +1,35 @@
+"""Masking personal data in free text before it is stored or logged."""
+
+import logging
+
+import pytest
+
+from storage.masking import MaskingFilter, mask
+
+
+@pytest.mark.parametrize(("text", "masked"), [
+    ("write to jane.doe+x@mail.example.co.uk today", "write to [email redacted] today"),
+    ("call +44 20 7946 0958", "call [phone ending 958]"),
+    ("call (555) 123-4567 now", "call [phone ending 567] now"),
+    ("card 4111 1111 1111 1111 expired", "card [card ending 1111] expired"),
+    ("card 4111-1111-1111-1111", "card [card ending 1111]"),
+    ("card 4111111111111111", "card [card ending 1111]"),
+    ("on 2025-09-15 for 40 users in 2026, 20,000 characters", "on 2025-09-15 for 40 users in 2026, 20,000 characters"),
+    ("", ""),
+    (None, None),
+])
+def test_mask(text, masked):
+    assert mask(text) == masked
+
+
+def test_the_app_logger_masks_messages(app, caplog):
+    app.logger.propagate = True
+    with caplog.at_level(logging.INFO, logger=app.logger.name):
+        app.logger.warning("user %s called from %s", "jane@example.com", "+1 555 123 4567")
+    assert "jane@example.com" not in caplog.text
+    assert "user [email redacted] called from [phone ending 567]" in caplog.text
+
+
+def test_filter_keeps_records():
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "a@b.example", None, None)
+    assert MaskingFilter().filter(record) and record.getMessage() == "[email redacted]"

@@ -1,0 +1,181 @@
+"""The guided intake: a step at a time, saved as a server-side draft, reviewed, then submitted."""
+
+import datetime
+import json
+import re
+import secrets
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from api.assess import assess_description
+from api.errors import ApiError
+from classifier.embedders import ModelMissingError
+from classifier.predictor import ModelFileError
+from classifier.service import get_classifier
+from classifier.text import DescriptionError
+from forms import wizard
+from storage import drafts, get_db
+from storage.cases import CaseError
+
+bp = Blueprint("intake", __name__, url_prefix="/intake")
+
+
+def _user():
+    return {"id": current_user.id, "email": current_user.email}
+
+
+def get_own_case_or_404(case_id):
+    """The signed-in user's own case; another user's case is a 404, as if it did not exist."""
+    case = drafts.get_record(get_db(), case_id)
+    if case is None or case["submitter_id"] != current_user.id:
+        abort(404)
+    return case
+
+
+@bp.route("/")
+def cases():
+    """My cases: drafts with a link to resume them, and everything submitted."""
+    return render_template("intake/cases.html", cases=drafts.list_for_submitter(get_db(), current_user.id),
+                           steps=wizard.BY_NAME)
+
+
+@bp.route("/new", methods=("GET", "POST"))
+def new():
+    """The first step; the draft is created when the user moves on from it."""
+    step = wizard.BY_NAME["product"]
+    form = step.make_form({})
+    key = request.form.get("draft_key", "")
+    if not re.fullmatch(r"[\w-]{16,64}", key):
+        key = secrets.token_urlsafe(16)
+    if form.validate_on_submit():
+        data = wizard.step_data(form)
+        following = wizard.neighbour(step.name, {}, 1)
+        case_id = drafts.create_draft(get_db(), _user(), step.name, data, following, key=key)
+        return redirect(url_for("intake.step", case_id=case_id, name=following))
+    return render_template("intake/step.html", form=form, step=step, steps=wizard.shown_steps({}), case=None,
+                           draft_key=key)
+
+
+@bp.post("/preview")
+def preview():
+    """The classification of a description as JSON, for the description step's optional live preview."""
+    form = wizard.BY_NAME["description"].make_form({})
+    if not form.validate_on_submit():
+        return jsonify({"error": " ".join(form.description.errors)}), 422
+    try:
+        result = get_classifier().classify(form.description.data)
+    except (ModelFileError, ModelMissingError) as exc:
+        return jsonify({"error": f"The classifier is not available: {exc}"}), 503
+    return jsonify({k: result[k] for k in ("domains", "audience", "prohibited", "chatbot", "minors", "uncertain")})
+
+
+def _assess(intake):
+    """Classification, facts and assessment of the draft as it stands, or ``(None, message, status)``."""
+    description = intake.get("description", {}).get("description") or ""
+    try:
+        return assess_description(description, wizard.answers(intake), None), None, 200
+    except ApiError as exc:
+        details = "; ".join(e.get("message", "") for e in (exc.errors or [])) or exc.detail
+        return None, details, exc.status
+
+
+@bp.route("/<int:case_id>/<name>", methods=("GET", "POST"))
+def step(case_id, name):
+    """Show one step of a draft; Back and Next save what is on the page."""
+    case = get_own_case_or_404(case_id)
+    if case["state"] not in drafts.EDITABLE:
+        flash(f"This case is {case['state'].replace('_', ' ')}; its answers can no longer be changed.")
+        return redirect(url_for("review.case", case_id=case_id))
+    intake = case["intake"]
+    current = wizard.BY_NAME.get(name)
+    if current is None:
+        abort(404)
+    if not current.shown(intake):
+        return redirect(url_for("intake.step", case_id=case_id, name=wizard.neighbour("data", intake, 1)))
+    if name == "review":
+        return _review(case, current)
+    posted = request.method == "POST"
+    form = current.make_form(intake, None if posted else intake.get(name))
+    if posted and "back" in request.form:
+        # Going back keeps what was typed, valid or not, so nothing is lost.
+        previous = wizard.neighbour(name, intake, -1)
+        drafts.save_step(get_db(), case_id, name, wizard.step_data(form), previous)
+        return redirect(url_for("intake.step", case_id=case_id, name=previous))
+    if form.validate_on_submit():
+        data = wizard.step_data(form)
+        following = wizard.neighbour(name, {**intake, name: data}, 1)
+        drafts.save_step(get_db(), case_id, name, data, following)
+        return redirect(url_for("intake.step", case_id=case_id, name=following))
+    return render_template("intake/step.html", form=form, step=current, steps=wizard.shown_steps(intake), case=case)
+
+
+def _review(case, current):
+    """The review step: what the service concluded, corrections that update it, and submit."""
+    intake, case_id = case["intake"], case["id"]
+    missing = wizard.incomplete_step(intake)
+    if missing:
+        flash("Some answers are missing: finish this step first.")
+        return redirect(url_for("intake.step", case_id=case_id, name=missing))
+    posted = request.method == "POST"
+    saved = intake.get("review")
+    if posted and "back" in request.form:
+        return redirect(url_for("intake.step", case_id=case_id, name=wizard.neighbour("review", intake, -1)))
+    result, problem, status = _assess(intake)
+    if result:
+        # The form shows the facts as they stand: predictions, or the corrections made.
+        saved = {"domains": result["facts"]["domains"]["value"], "audience": result["facts"]["audience"]["value"]}
+    form = current.make_form(intake, None if posted else saved)
+    if posted and form.validate_on_submit():
+        corrections = _corrections(intake, wizard.step_data(form), result)
+        drafts.save_step(get_db(), case_id, "review", corrections, "review")
+        if "submit" in request.form:
+            intake = {**intake, "review": corrections}
+            result, problem, _ = _assess(intake)
+            return _submit({**case, "intake": intake}, result, problem)
+        flash("Your corrections are applied: the result below is updated.")
+        return redirect(url_for("intake.step", case_id=case_id, name="review"))
+    return render_template("intake/review.html", form=form, step=current, steps=wizard.shown_steps(intake),
+                           case=case, result=result, problem=problem), 503 if status == 503 else 200
+
+
+def _corrections(intake, data, result):
+    """Only what differs from the prediction and the earlier answers counts as a correction.
+
+    Confirming a prediction unchanged must not turn it into an answer: that would hide its uncertainty.
+    """
+    base = wizard.answers({**intake, "review": {}})
+    predicted = (result or {}).get("classification") or {}
+    return {"domains": None if sorted(data.get("domains") or []) == sorted(predicted.get("domains") or []) else
+            data.get("domains") or [],
+            "audience": None if data.get("audience") == base.get("audience", predicted.get("audience")) else
+            data.get("audience")}
+
+
+def _embedding(text):
+    """The description's vector for finding similar cases; none (not an error) when the model is unavailable."""
+    try:
+        classifier = get_classifier()
+        vector = classifier.embedder.embed_documents([text])[0].vector
+    except (ModelFileError, ModelMissingError, DescriptionError):
+        return {}
+    return {"embedding": json.dumps([round(float(x), 5) for x in vector]), "embedding_model": classifier.version}
+
+
+def _submit(case, result, problem):
+    if result is None:
+        flash(f"The case cannot be assessed yet: {problem}")
+        return redirect(url_for("intake.step", case_id=case["id"], name="review"))
+    intake = case["intake"]
+    fields = {"title": intake["product"]["name"], "description": intake["description"]["description"],
+              "answers": wizard.answers(intake), "classification": result["classification"],
+              "facts": result["facts"], "assessment": result["assessment"],
+              **_embedding(intake["description"]["description"])}
+    try:
+        drafts.submit(get_db(), case["id"], current_user.email, fields)
+    except CaseError as exc:
+        # A double click lands here: the first submit won, the second changes nothing.
+        flash(str(exc))
+        return redirect(url_for("review.case", case_id=case["id"]))
+    flash(f"Case {case['id']} submitted on {datetime.date.today():%d %B %Y}; a reviewer will pick it up.")
+    return redirect(url_for("review.case", case_id=case["id"]))

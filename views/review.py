@@ -1,0 +1,216 @@
+"""The legal review: the queue, the case page, reviewers' actions and the evidence pack."""
+
+import csv
+import io
+import json
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from wtforms import SelectChoice
+
+import rules
+from forms.review import (
+    ApproveForm,
+    AssignForm,
+    ChangesForm,
+    CommentForm,
+    OverrideForm,
+    QueueFilterForm,
+    RejectForm,
+    parse_value,
+)
+from storage import drafts, get_db, reviews
+from storage.cases import CaseError, add_comment
+
+from .auth import role_required
+
+bp = Blueprint("review", __name__, url_prefix="/review")
+
+
+def get_case_or_404(case_id):
+    """The case, if the signed-in user may see it: reviewers see all, submitters only their own."""
+    case = drafts.get_record(get_db(), case_id)
+    if case is None or not (current_user.has_role("reviewer") or case["submitter_id"] == current_user.id):
+        abort(404)
+    return case
+
+
+def safeguard_choices(case):
+    """Every safeguard the assessment asks of any vendor, as ``(vendor:id, label)`` choices."""
+    choices = []
+    for vendor, verdict in ((case.get("assessment") or {}).get("vendors") or {}).items():
+        for s in verdict.get("safeguards") or []:
+            choices.append(SelectChoice(f"{vendor}:{s['id']}", f"{vendor.capitalize()}: {s['title']}"))
+    return choices
+
+
+def _forms(case, posted=None):
+    version = {"version": case["version"]}
+    forms = {"assign": AssignForm(data=version, formdata=None), "comment": CommentForm(formdata=None),
+             "approve": ApproveForm(data=version, formdata=None), "reject": RejectForm(data=version, formdata=None),
+             "changes": ChangesForm(data=version, formdata=None), "override": OverrideForm(data=version, formdata=None)}
+    forms["approve"].conditions.choices = safeguard_choices(case)
+    if posted:
+        forms.update(posted)
+    return forms
+
+
+def _page(case, status=200, error=None, **posted):
+    similar = reviews.similar(get_db(), case["id"]) if current_user.has_role("reviewer") else []
+    return render_template("review/case.html", case=case, forms=_forms(case, posted), error=error,
+                           similar=similar), status
+
+
+@bp.route("/")
+@role_required("reviewer")
+def queue():
+    """Cases waiting for a decision, oldest first, with filters."""
+    form, cases = _filtered(reviews.QUEUE_STATES)
+    return render_template("review/queue.html", form=form, cases=cases)
+
+
+@bp.route("/cases/<int:case_id>")
+def case(case_id):
+    """Everything about one case, with the actions the user may take."""
+    return _page(get_case_or_404(case_id))
+
+
+def _act(case_id, name, form, action, done):
+    """Run a reviewer action if its form is valid; a stale version or bad transition is a 409 page."""
+    case = get_case_or_404(case_id)
+    if name == "approve":
+        form.conditions.choices = safeguard_choices(case)
+    if not form.validate_on_submit():
+        return _page(case, 400, **{name: form})
+    try:
+        action(case, form)
+    except CaseError as exc:
+        return _page(drafts.get_record(get_db(), case_id), exc.status, error=str(exc), **{name: form})
+    flash(done)
+    return redirect(url_for("review.case", case_id=case_id))
+
+
+@bp.post("/cases/<int:case_id>/assign")
+@role_required("reviewer")
+def assign(case_id):
+    """Make the signed-in reviewer the case's reviewer (a submitted case moves to in review)."""
+    return _act(case_id, "assign", AssignForm(),
+                lambda case, f: reviews.assign(get_db(), case_id, current_user.email, f.version.data),
+                "The case is assigned to you.")
+
+
+@bp.post("/cases/<int:case_id>/approve")
+@role_required("reviewer")
+def approve(case_id):
+    """Approve; the ticked safeguards become the conditions."""
+
+    def action(case, form):
+        labels = {c.value: c.label for c in safeguard_choices(case)}
+        conditions = [{"id": c, "title": labels[c]} for c in form.conditions.data]
+        reviews.decide(get_db(), case_id, "approved", current_user.email, form.version.data, conditions=conditions)
+
+    return _act(case_id, "approve", ApproveForm(), action, "Approved.")
+
+
+@bp.post("/cases/<int:case_id>/reject")
+@role_required("reviewer")
+def reject(case_id):
+    """Reject with a reason."""
+    return _act(case_id, "reject", RejectForm(),
+                lambda case, f: reviews.decide(get_db(), case_id, "rejected", current_user.email, f.version.data,
+                                               note=f.reason.data), "Rejected.")
+
+
+@bp.post("/cases/<int:case_id>/request-changes")
+@role_required("reviewer")
+def request_changes(case_id):
+    """Send the case back to the submitter with a message."""
+    return _act(case_id, "changes", ChangesForm(),
+                lambda case, f: reviews.decide(get_db(), case_id, "changes_requested", current_user.email,
+                                               f.version.data, note=f.message.data),
+                "Sent back to the submitter.")
+
+
+@bp.post("/cases/<int:case_id>/override")
+@role_required("reviewer")
+def override(case_id):
+    """Correct a fact; the rules run again."""
+
+    def action(case, form):
+        if case["state"] != "in_review":
+            raise CaseError(f"Facts can be overridden while a case is in review; this one is {case['state']}.")
+        value = parse_value(form.fact.data, form.value.data)
+        try:
+            reviews.override_fact(get_db(), case_id, form.fact.data, value, form.reason.data, current_user.email,
+                                  form.version.data)
+        except rules.FactError as exc:
+            raise CaseError(exc.message) from None
+
+    return _act(case_id, "override", OverrideForm(), action, "Fact overridden; the verdicts are updated.")
+
+
+@bp.post("/cases/<int:case_id>/comment")
+def comment(case_id):
+    """Add a comment (the submitter on their own case, or a reviewer)."""
+    return _act(case_id, "comment", CommentForm(),
+                lambda case, f: add_comment(get_db(), case_id, f.body.data, current_user.email,
+                                            user_id=current_user.id), "Comment added.")
+
+
+def evidence(case):
+    """The evidence pack of a case as one JSON-ready dict."""
+    keys = ("id", "title", "state", "submitter_email", "description", "intake", "answers", "facts",
+            "classification", "assessment", "decision", "overrides", "comments", "history", "audit",
+            "created_at", "submitted_at", "updated_at")
+    return {k: case.get(k) for k in keys}
+
+
+@bp.route("/cases/<int:case_id>/evidence.json")
+def evidence_json(case_id):
+    """The evidence pack as a JSON download."""
+    body = json.dumps(evidence(get_case_or_404(case_id)), indent=2, ensure_ascii=False)
+    return body, 200, {"Content-Type": "application/json",
+                       "Content-Disposition": f'attachment; filename="case-{case_id}-evidence.json"'}
+
+
+@bp.route("/cases/<int:case_id>/evidence")
+def evidence_page(case_id):
+    """The evidence pack as a printable page."""
+    return render_template("review/evidence.html", case=get_case_or_404(case_id))
+
+
+def _filtered(states):
+    form = QueueFilterForm(request.args)
+    filters = {k: v for k, v in form.data.items() if v} if form.validate() else {}
+    return form, reviews.queue(get_db(), states=states, **filters)
+
+
+@bp.route("/dashboard")
+@role_required("reviewer")
+def dashboard():
+    """Counts, time to decision and reviewer disagreement over every submitted case, with the filters."""
+    form, cases = _filtered(reviews.ALL_STATES)
+    return render_template("review/dashboard.html", form=form, stats=reviews.stats(cases, get_db()),
+                           query=request.query_string.decode())
+
+
+@bp.route("/dashboard.csv")
+@role_required("reviewer")
+def export():
+    """The cases under the current filters as CSV."""
+    _, cases = _filtered(reviews.ALL_STATES)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["id", "title", "state", "tier", "domains", "verdicts", "submitter", "reviewer", "submitted_at",
+                     "decided_at"])
+    for c in cases:
+        writer.writerow([c["id"], _cell(c["title"]), c["state"], c["tier"], " ".join(c["domains"]),
+                         " ".join(f"{v}={x}" for v, x in c["verdicts"].items()), c["submitter_email"],
+                         c["assignee_email"] or "", c["submitted_at"] or "", (c["decision"] or {}).get("at", "")])
+    return out.getvalue(), 200, {"Content-Type": "text/csv; charset=utf-8",
+                                 "Content-Disposition": 'attachment; filename="cases.csv"'}
+
+
+def _cell(text):
+    # A cell starting with =, +, - or @ would run as a formula in a spreadsheet.
+    return "'" + text if text and text[0] in "=+-@" else text
