@@ -5,19 +5,16 @@ deleting any row but the newest breaks the chain at that point, and :func:`verif
 refuse UPDATE and DELETE through SQL; the chain is what catches edits made to the file by other means.
 """
 
-import datetime
 import hashlib
 import json
 
 import click
 from flask.cli import with_appcontext
 
+from .clock import now_iso
+
 GENESIS = "0" * 64
 _FIELDS = ("at", "actor", "action", "case_id", "before", "after")
-
-
-def _now():
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 def _dump(value):
@@ -34,7 +31,7 @@ def record(db, actor, action, case_id=None, before=None, after=None):
     """Append one audit row; call inside the write transaction of the change it records."""
     last = list(db.query("select hash from audit order by id desc limit 1"))
     prev = last[0]["hash"] if last else GENESIS
-    row = {"at": _now(), "actor": actor, "action": action, "case_id": case_id,
+    row = {"at": now_iso(), "actor": actor, "action": action, "case_id": case_id,
            "before": _dump(before), "after": _dump(after)}
     db["audit"].insert({**row, "prev_hash": prev, "hash": row_hash(prev, row)})
 

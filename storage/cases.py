@@ -7,11 +7,11 @@ same transaction, so a decision is never recorded without the notification that 
 import base64
 import binascii
 import contextlib
-import datetime
 import json
 import sqlite3
 
 from . import audit, webhooks
+from .clock import now_iso
 from .masking import mask
 from .users import get_user_by_email
 
@@ -65,10 +65,6 @@ class BadCursor(CaseError):
 
     status = 422
     field = "cursor"
-
-
-def _now():
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 @contextlib.contextmanager
@@ -157,7 +153,7 @@ def create_case(db, *, title, description, external_ref, submitter_email, classi
     """
     user = get_user_by_email(db, submitter_email) if submitter_email else None
     description = mask(description)
-    now = _now()
+    now = now_iso()
     try:
         with write_transaction(db):
             if idempotency:
@@ -209,7 +205,7 @@ def set_state(db, case_id, new_state, actor, note=None, version=None, changes=No
         if new_state not in TRANSITIONS.get(old, ()):
             allowed = ", ".join(TRANSITIONS.get(old, ())) or "none (final)"
             raise TransitionError(f"A {old} case cannot become {new_state}; allowed: {allowed}.")
-        now = _now()
+        now = now_iso()
         extra = dict(changes or {})
         if new_state == "submitted":
             extra["submitted_at"] = now
@@ -234,7 +230,7 @@ def add_comment(db, case_id, body, author, token_id=None, user_id=None):
 
     :raises CaseNotFound: no such case.
     """
-    now = _now()
+    now = now_iso()
     body = mask(body)
     with write_transaction(db):
         if not list(db.query("select 1 from cases where id = ?", [case_id])):

@@ -8,7 +8,8 @@ create a second one.
 import json
 
 from . import audit
-from .cases import CaseNotFound, TransitionError, _now, get_case, set_state, write_transaction
+from .cases import CaseNotFound, TransitionError, get_case, set_state, write_transaction
+from .clock import now_iso
 from .masking import mask
 
 # States in which the submitter may edit the answers.
@@ -35,7 +36,7 @@ def create_draft(db, user, step, step_data, next_step, key=None):
 
     :param key: the one-off key of the form; the same key again returns the draft it created.
     """
-    now = _now()
+    now = now_iso()
     intake = {step: _clean(step_data)}
     with write_transaction(db):
         if key:
@@ -66,7 +67,7 @@ def save_step(db, case_id, step, step_data, next_step):
             raise TransitionError(f"This case is {rows[0]['state']}; its answers can no longer be changed.")
         intake = _loads(rows[0]["intake"], {})
         intake[step] = _clean(step_data)
-        changes = {"intake": json.dumps(intake), "step": next_step, "updated_at": _now()}
+        changes = {"intake": json.dumps(intake), "step": next_step, "updated_at": now_iso()}
         if step == "product" and step_data.get("name"):
             changes["title"] = step_data["name"]
         if step == "description":

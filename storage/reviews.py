@@ -11,7 +11,8 @@ import statistics
 import rules
 
 from . import audit
-from .cases import CaseNotFound, TransitionError, _now, check_version, set_state, write_transaction
+from .cases import CaseNotFound, TransitionError, check_version, set_state, write_transaction
+from .clock import now_iso
 from .masking import mask
 
 QUEUE_STATES = ("submitted", "in_review", "changes_requested")
@@ -80,12 +81,12 @@ def assign(db, case_id, reviewer_email, version):
             return set_state(db, case_id, "in_review", reviewer_email, version=version,
                              changes={"assignee_email": reviewer_email})
         db.execute("update cases set assignee_email = ?, version = version + 1, updated_at = ? where id = ?",
-                   [reviewer_email, _now(), case_id])
+                   [reviewer_email, now_iso(), case_id])
 
 
 def decide(db, case_id, new_state, reviewer_email, version, note=None, conditions=None):
     """Approve (with ``conditions``), reject or request changes (with ``note``)."""
-    decision = {"state": new_state, "by": reviewer_email, "at": _now(), "note": mask(note),
+    decision = {"state": new_state, "by": reviewer_email, "at": now_iso(), "note": mask(note),
                 "conditions": conditions or []}
     return set_state(db, case_id, new_state, reviewer_email, note=note, version=version,
                      changes={"decision": json.dumps(decision)})
@@ -111,10 +112,10 @@ def override_fact(db, case_id, fact, value, reason, reviewer_email, version):
         before = old_facts.get(fact, {}).get("value")
         db.execute("update cases set overrides = ?, facts = ?, assessment = ?, version = version + 1, "
                    "updated_at = ? where id = ?",
-                   [json.dumps(overrides), json.dumps(facts), json.dumps(assessment), _now(), case_id])
+                   [json.dumps(overrides), json.dumps(facts), json.dumps(assessment), now_iso(), case_id])
         db["fact_overrides"].insert({"case_id": case_id, "fact": fact, "value": json.dumps(facts[fact]["value"]),
                                      "previous": json.dumps(before), "reason": reason, "by": reviewer_email,
-                                     "description": row["description"], "at": _now()})
+                                     "description": row["description"], "at": now_iso()})
         audit.record(db, reviewer_email, "override", case_id, {"fact": fact, "value": before},
                      {"fact": fact, "value": facts[fact]["value"], "reason": reason,
                       "tier": assessment["tier"]})

@@ -4,6 +4,8 @@ import datetime
 import hashlib
 import secrets
 
+from .clock import now_iso
+
 SCOPES = ("classify", "cases:read", "cases:write", "webhooks")
 PREFIX = "itk_"
 # last_used_at is refreshed at most this often, so a busy token does not write on every request.
@@ -14,10 +16,6 @@ class TokenError(ValueError):
     """A token could not be created or revoked as asked."""
 
     status = 400
-
-
-def _now():
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 def hash_token(token):
@@ -57,7 +55,7 @@ def create_token(db, name, scopes):
     token = PREFIX + secrets.token_urlsafe(32)
     table = db["api_tokens"]
     table.insert({"name": name, "prefix": token[:12], "token_hash": hash_token(token),
-                  "scopes": " ".join(scopes), "created_at": _now()})
+                  "scopes": " ".join(scopes), "created_at": now_iso()})
     return token, _public(table.get(table.last_pk))
 
 
@@ -96,7 +94,7 @@ def revoke_token(db, id_or_name):
     if str(id_or_name).isdigit():
         where, args = "(id = ? or name = ?)", [int(id_or_name), str(id_or_name)]
     cursor = db.execute(f"update api_tokens set revoked_at = ? where {where} and revoked_at is null",
-                        [_now(), *args])
+                        [now_iso(), *args])
     if not cursor.rowcount:
         raise TokenError(f"No active token {id_or_name!r}.")
     return cursor.rowcount

@@ -1,8 +1,9 @@
 """User accounts: e-mail, role and a password kept only as a hash."""
 
-import datetime
 
 from werkzeug.security import check_password_hash, generate_password_hash
+
+from .clock import now_iso
 
 ROLES = ("submitter", "reviewer", "admin")
 MIN_PASSWORD_LENGTH = 10
@@ -12,10 +13,6 @@ class UserError(ValueError):
     """A user record could not be written as asked."""
 
     status = 400
-
-
-def _now():
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 def _public(row):
@@ -42,7 +39,7 @@ def create_user(db, email, password, role, name=""):
         "role": role,
         "password_hash": generate_password_hash(password),
         "active": 1,
-        "created_at": _now(),
+        "created_at": now_iso(),
     }
     table = db["users"]
     table.insert(record)

@@ -13,6 +13,8 @@ import secrets
 import time
 import uuid
 
+from .clock import now_iso
+
 STATUSES = ("pending", "delivered", "failed", "cancelled")
 
 
@@ -26,10 +28,6 @@ class WebhookNotFound(WebhookError):
     """No webhook with this id belongs to the caller."""
 
     status = 404
-
-
-def _now():
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 def _iso(ts):
@@ -57,7 +55,7 @@ def create_webhook(db, url, secret=None, token_id=None):
         raise WebhookError("The secret must have at least 16 characters.")
     table = db["webhooks"]
     table.insert({"url": url, "secret": secret or secrets.token_urlsafe(32), "token_id": token_id, "active": 1,
-                  "created_at": _now()})
+                  "created_at": now_iso()})
     return _public(table.get(table.last_pk), with_secret=True)
 
 
@@ -85,7 +83,7 @@ def disable_webhook(db, webhook_id, token_id=None):
     """
     get_webhook(db, webhook_id, token_id)
     with db.atomic():
-        db.execute("update webhooks set active = 0, disabled_at = ? where id = ?", [_now(), webhook_id])
+        db.execute("update webhooks set active = 0, disabled_at = ? where id = ?", [now_iso(), webhook_id])
         db.execute("update webhook_deliveries set status = 'cancelled', locked_until = null "
                    "where webhook_id = ? and status = 'pending'", [webhook_id])
 
