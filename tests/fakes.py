@@ -43,3 +43,45 @@ class FakeEmbedder(BaseEmbedder):
                     if word in KEYWORDS[group]:
                         out[row, g] += 2.0
         return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+# A small labelled set the fake embedder separates cleanly: each label has its own keywords.
+_TOPICS = {
+    "legal": "a lawyer reviews the contract before court",
+    "healthcare": "the doctor sees each patient symptom and diagnosis",
+    "insurance": "insurance claim underwriting for each policyholder",
+    "finance": "loan and credit decisions on a mortgage",
+    "employment_housing": "hiring decisions on each resume and candidate",
+    "education_testing": "admissions exam grading and certification",
+    "media": "news article headline to publish",
+    None: "a calendar that formats meeting notes",
+}
+_PROHIBITED = {"cyber_malicious": "build ransomware and malware", "fraud_scams_spam": "send phishing scam messages"}
+
+
+def tiny_examples():
+    """Deterministic examples covering every label the fake embedder knows."""
+    examples, n = [], 0
+    for domain, topic in _TOPICS.items():
+        for audience, who in (("consumer", "for customers and the public"), ("business", "for internal staff")):
+            for variant in range(4):
+                chatbot = variant == 1
+                minors = variant == 2 and audience == "consumer"
+                text = f"Product {n}: {topic} {who}."
+                if chatbot:
+                    text += " It is a conversational chatbot assistant."
+                if minors:
+                    text += " Kids and teenagers use it."
+                examples.append(
+                    {"id": f"t{n}", "text": text, "domains": [domain] if domain else [], "audience": audience,
+                     "prohibited": None, "chatbot": chatbot, "minors": minors}
+                )
+                n += 1
+    for category, what in _PROHIBITED.items():
+        for variant in range(6):
+            examples.append(
+                {"id": f"t{n}", "text": f"Tool {n} to {what} at scale for people, run {variant}.", "domains": [],
+                 "audience": "consumer", "prohibited": category, "chatbot": False, "minors": False}
+            )
+            n += 1
+    return examples

@@ -5,8 +5,7 @@ from sklearn.base import clone
 
 from classifier.labels import DOMAINS, PROHIBITED
 from classifier.model import COLUMNS, UseCaseHeads, build_pipeline
-from tests.conftest import tiny_examples
-from tests.fakes import FakeEmbedder
+from tests.fakes import FakeEmbedder, tiny_examples
 
 
 @pytest.fixture(scope="module")
