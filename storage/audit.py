@@ -1,8 +1,11 @@
 """The append-only audit trail: who did what to which case, each row chained to the one before.
 
 A row's ``hash`` is the SHA-256 of the previous row's hash and the row's own fields, so editing or
-deleting any row but the newest breaks the chain at that point, and :func:`verify` finds it. Triggers
+deleting any row but the newest breaks the chain at that point, and :func:`verify` finds it. A head row,
+kept by a trigger on every insert, records the newest row, so cutting rows off the end shows too. Triggers
 refuse UPDATE and DELETE through SQL; the chain is what catches edits made to the file by other means.
+Someone able to rewrite the file could rebuild the whole tail and its head: `flask audit verify` prints the
+head's hash so it can be kept elsewhere (a ticket, a log) and compared later.
 """
 
 import hashlib
@@ -45,10 +48,18 @@ def entries(db, case_id):
     return rows
 
 
+def head(db):
+    """The newest row the trail should end with: ``{"last_id", "hash"}``, or None before the first row."""
+    rows = list(db.query("select last_id, hash from audit_head where id = 1"))
+    return rows[0] if rows else None
+
+
 def verify(db):
-    """Check the whole chain; returns a list of problems (empty when intact)."""
+    """Check the whole chain and its head; returns a list of problems (empty when intact)."""
     problems, prev, expected_id = [], GENESIS, None
+    last = None
     for row in db.query("select * from audit order by id"):
+        last = row
         if expected_id is not None and row["id"] != expected_id:
             problems.append(f"rows {expected_id}..{row['id'] - 1} are missing (deleted)")
         if row["prev_hash"] != prev:
@@ -56,7 +67,21 @@ def verify(db):
         if row_hash(row["prev_hash"], row) != row["hash"]:
             problems.append(f"row {row['id']}: its content does not match its hash (edited)")
         prev, expected_id = row["hash"], row["id"] + 1
+    problems.extend(_check_head(head(db), last))
     return problems
+
+
+def _check_head(recorded, last):
+    if recorded is None:
+        return [] if last is None else ["the head row is missing (deleted)"]
+    if last is None:
+        return [f"the trail is empty but its head records row {recorded['last_id']} (deleted)"]
+    if last["id"] < recorded["last_id"]:
+        return [f"the newest rows are missing: the trail ends at row {last['id']}, "
+                f"its head records row {recorded['last_id']} (deleted)"]
+    if last["id"] != recorded["last_id"] or last["hash"] != recorded["hash"]:
+        return [f"the head records row {recorded['last_id']} but the trail ends at row {last['id']} (edited)"]
+    return []
 
 
 @click.group("audit")
@@ -78,4 +103,6 @@ def verify_command():
         for problem in problems:
             click.echo(problem, err=True)
         raise SystemExit(1)
-    click.echo(f"Audit trail intact: {db['audit'].count} rows.")
+    current = head(db)
+    anchor = f"; head {current['hash']}" if current else ""
+    click.echo(f"Audit trail intact: {db['audit'].count} rows{anchor}.")

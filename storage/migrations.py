@@ -175,3 +175,16 @@ def m007_case_embeddings(db):
     # The description's vector when submitted, to find similar past cases; tied to the model that made it.
     db["cases"].add_column("embedding", str)
     db["cases"].add_column("embedding_model", str)
+
+
+@migrations()
+def m010_audit_head(db):
+    # The chain alone cannot show that its newest rows were cut off; a head row kept by a trigger on every
+    # insert records where the trail should end.
+    db["audit_head"].create({"id": int, "last_id": int, "hash": str}, pk="id")
+    last = list(db.query("select id, hash from audit order by id desc limit 1"))
+    if last:
+        db["audit_head"].insert({"id": 1, "last_id": last[0]["id"], "hash": last[0]["hash"]})
+    db.execute("CREATE TRIGGER audit_head_follows AFTER INSERT ON audit BEGIN "
+               "INSERT INTO audit_head (id, last_id, hash) VALUES (1, NEW.id, NEW.hash) "
+               "ON CONFLICT(id) DO UPDATE SET last_id = excluded.last_id, hash = excluded.hash; END")

@@ -86,7 +86,7 @@ def test_verify_command(app, runner):
         db = get_db()
         _fill(db)
     result = runner.invoke(args=["audit", "verify"])
-    assert result.exit_code == 0 and "Audit trail intact: 4 rows." in result.output
+    assert result.exit_code == 0 and "Audit trail intact: 4 rows; head " in result.output
     with app.app_context():
         _tamper(get_db(), "update audit set actor = 'mallory' where id = 3")
     result = runner.invoke(args=["audit", "verify"])
@@ -105,3 +105,40 @@ def test_verify_before_migrating_says_what_to_do(tmp_path, fake_classifier):
     app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "new.db"), "CLASSIFIER": fake_classifier})
     result = app.test_cli_runner().invoke(args=["audit", "verify"])
     assert result.exit_code == 1 and "run `flask init-db` first" in result.output
+
+
+def test_deleting_the_newest_row_is_found(db):
+    _fill(db)
+    _tamper(db, "delete from audit where id = 4")
+    assert audit.verify(db) == [
+        "the newest rows are missing: the trail ends at row 3, its head records row 4 (deleted)"
+    ]
+
+
+def test_deleting_every_row_is_found(db):
+    _fill(db)
+    _tamper(db, "delete from audit")
+    assert audit.verify(db) == ["the trail is empty but its head records row 4 (deleted)"]
+
+
+def test_the_head_follows_each_new_row(db):
+    _fill(db, 3)
+    head = audit.head(db)
+    last = db["audit"].get(3)
+    assert head == {"last_id": 3, "hash": last["hash"]}
+
+
+def test_verify_command_prints_the_head_to_keep_elsewhere(app, runner):
+    with app.app_context():
+        db = get_db()
+        _fill(db, 2)
+        expected = db["audit"].get(2)["hash"]
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0, result.output
+    assert f"head {expected}" in result.output
+
+
+def test_a_deleted_head_is_found(db):
+    _fill(db, 2)
+    _tamper(db, "delete from audit_head")
+    assert audit.verify(db) == ["the head row is missing (deleted)"]
