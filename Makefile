@@ -6,7 +6,11 @@ STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run test lint evaluate bench
+.PHONY: install chromium run test lint evaluate bench audit
+
+# Browser tests drive Debian's Chromium (Playwright downloads nothing); a clean CI machine lacks it.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +26,11 @@ run: install
 	$(BIN)/flask --app app users seed-demo
 	INTAKE_PRELOAD_MODEL=true $(BIN)/gunicorn --config gunicorn.conf.py "app:create_app()"
 
-test: install
+chromium:
+	test -x $(CHROMIUM) || ($(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium)
+
+test: install chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -31,3 +39,8 @@ evaluate: install
 
 bench: install
 	$(BIN)/python bench/classify.py
+
+# Needs the real PyPI JSON API; --strict makes "could not be audited" a failure instead of a silent pass.
+audit: install
+	$(BIN)/pip-audit --strict -r requirements.txt
+	$(BIN)/bandit --ini .bandit -r . --severity-level medium

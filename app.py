@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.routing import IntegerConverter
 
 import rules
 import storage
@@ -16,12 +17,21 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 
 
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in routes: a number beyond SQLite's integers matches no route (404) instead of overflowing."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def create_app(test_config=None):
     """Create and configure the Flask app.
 
     :param test_config: a mapping that overrides every other setting (used by the tests).
     """
     app = Flask(__name__, instance_path=str(ROOT / "instance"))
+    app.url_map.converters["int"] = RowIdConverter
     app.config.from_object(Config)
     app.config.from_prefixed_env("INTAKE")
     if test_config is not None:
@@ -39,7 +49,7 @@ def create_app(test_config=None):
     rules.init_app(app)
 
     from classifier.service import init_app as init_classifier
-    from views import api, auth, errors, explore, home, intake, review
+    from views import admin, api, auth, errors, explore, home, intake, review, security
 
     init_classifier(app)
     login_manager.user_loader(auth.load_user)
@@ -48,8 +58,10 @@ def create_app(test_config=None):
     app.register_blueprint(explore.bp)
     app.register_blueprint(intake.bp)
     app.register_blueprint(review.bp)
+    app.register_blueprint(admin.bp)
     api.init_app(app, csrf)
     errors.init_app(app)
+    security.init_app(app)
 
     from api.cli import tokens_cli, webhooks_cli
     from classifier.cli import classifier_cli

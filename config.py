@@ -28,6 +28,14 @@ class Config:
     SESSION_COOKIE_SECURE = False
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Failed sign-ins for one e-mail, within the window, that lock it for the lockout time (0 turns it off).
+    LOGIN_MAX_FAILURES = 5
+    # The same from one client address, counted over every e-mail tried (0 turns it off, e.g. behind a proxy).
+    LOGIN_MAX_FAILURES_PER_ADDRESS = 20
+    # Seconds from the first failure during which failures are counted together.
+    LOGIN_WINDOW_SECONDS = 900
+    # Seconds a locked e-mail or address is refused without checking the password.
+    LOGIN_LOCKOUT_SECONDS = 900
     # Bodies larger than this are refused with 413.
     MAX_CONTENT_LENGTH = 1024 * 1024
     # Ticketing API: bodies over this many bytes are refused with 413.

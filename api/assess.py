@@ -13,16 +13,17 @@ from classifier.text import DescriptionError
 from .errors import ApiError, field_error
 
 
-def assess_description(description, answers, on):
+def assess_description(description, answers, on, classification=None):
     """Classify, merge the answers and assess: the classification, facts, assessment and summary fields.
 
+    :param classification: the description's classification when already known (answers changed, text did not).
     :raises ApiError: 422 naming the field for a bad description or answer, 503 without a model.
     """
     if len(description) > current_app.config["MAX_DESCRIPTION_CHARS"]:
         raise ApiError(422, detail="Some fields are invalid.", errors=[field_error("description", "Too long: at most "
                                                 f"{current_app.config['MAX_DESCRIPTION_CHARS']:,} characters.")])
     try:
-        classification = get_classifier().classify(description)
+        classification = classification or get_classifier().classify(description)
     except DescriptionError as exc:
         raise ApiError(422, detail="Some fields are invalid.", errors=[field_error("description", str(exc))]) from None
     except (ModelFileError, ModelMissingError) as exc:

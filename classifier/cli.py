@@ -31,7 +31,7 @@ OUTPUT_KEYS = (
     "explanation",
     "model_version",
 )
-_PATH_KEYS = ("TRAINING_DATA", "MODEL_DIR", "EMBEDDING_MODEL_PATH")
+_PATH_KEYS = ("TRAINING_DATA", "MODEL_DIR", "EMBEDDING_MODEL_PATH", "DATABASE")
 
 
 def settings():
@@ -74,18 +74,46 @@ def classifier_cli():
     """Train, evaluate and run the use-case classifier."""
 
 
+def _overrides_options(command):
+    command = click.option(
+        "--overrides-file", type=click.Path(dir_okay=False, path_type=Path),
+        help="Read the corrections from this JSON-lines file (`flask review export-overrides`) instead of the "
+             "database; implies --with-overrides.")(command)
+    return click.option(
+        "--with-overrides", is_flag=True,
+        help="Add the reviewers' corrections from the configured database (DATABASE).")(command)
+
+
+def _corrections(config, with_overrides, overrides_file):
+    """The reviewers' corrections asked for, with where they came from; ``(None, None)`` when not asked."""
+    from .overrides import read_overrides_db, read_overrides_file
+
+    if overrides_file is not None:
+        return read_overrides_file(overrides_file), str(overrides_file)
+    if with_overrides:
+        return read_overrides_db(config["DATABASE"]), str(config["DATABASE"])
+    return None, None
+
+
 @classifier_cli.command("train")
 @click.option("--force", is_flag=True, help="Retrain even when a model for the current data is saved.")
-def train_command(force):
+@_overrides_options
+def train_command(force, with_overrides, overrides_file):
     """Train on data/training/examples.jsonl and save under the model folder.
 
-    Skips the work when a saved model already matches the training data and settings.
+    Skips the work when a saved model already matches the training data and settings. The model trained
+    becomes the one the app and `predict` serve; a plain `train` goes back to the shipped-data model.
     """
     from .service import train_and_save
 
+    config = settings()
     started = time.perf_counter()
     try:
-        train_and_save(settings(), force=force, progress_factory=_progress_factory("embedding"), echo=click.echo)
+        corrections, source = _corrections(config, with_overrides, overrides_file)
+        if source:
+            click.echo(f"Read {len(corrections)} reviewer corrections from {source}.")
+        train_and_save(config, force=force, progress_factory=_progress_factory("embedding"), echo=click.echo,
+                       corrections=corrections)
     except (DatasetError, ModelMissingError, ModelFileError) as exc:
         _fail(str(exc))
     click.echo(f"Done in {time.perf_counter() - started:.1f} s.")
@@ -95,9 +123,15 @@ def train_command(force):
 @click.option("--folds", default=5, show_default=True, type=click.IntRange(2, 20), help="Cross-validation folds.")
 @click.option("--report", "report_path", default="reports/evaluation.md", show_default=True, help="Markdown report.")
 @click.option("--chart", "chart_path", default="reports/evaluation.png", show_default=True, help="PNG chart.")
-def evaluate_command(folds, report_path, chart_path):
-    """Cross-validate the classifier and two baselines (TF-IDF, keyword list) on the same folds."""
-    from .evaluate import SYSTEMS, cross_validate, score
+@_overrides_options
+def evaluate_command(folds, report_path, chart_path, with_overrides, overrides_file):
+    """Cross-validate the classifier and two baselines (TF-IDF, keyword list) on the same folds.
+
+    With reviewers' corrections, also compare cross-validation with and without them, and how the model
+    trained without them scores on the corrected cases.
+    """
+    from .evaluate import SYSTEMS, correction_effect, cross_validate, embed_by_text, score
+    from .overrides import merge
     from .report import render_chart, render_markdown
     from .service import expected_version, make_embedder
 
@@ -105,9 +139,14 @@ def evaluate_command(folds, report_path, chart_path):
     started = time.perf_counter()
     try:
         examples = load_examples(config["TRAINING_DATA"])
+        corrections, source = _corrections(config, with_overrides, overrides_file)
+        merged = merge(examples, corrections) if corrections else None
         embedder = make_embedder(config)
-        bar = _progress_factory("embedding")(len(examples))
-        preds = cross_validate(examples, embedder, folds=folds, progress=bar)
+        lists = [examples] + ([merged["examples"]] if merged else [])
+        total = len({e["text"] for items in lists for e in items})
+        docs_by_text = embed_by_text(lists, embedder, progress=_progress_factory("embedding")(total))
+        preds = cross_validate(examples, embedder, folds=folds, docs=[docs_by_text[e["text"]] for e in examples])
+        effect = correction_effect(examples, merged, docs_by_text, folds=folds) if merged else None
     except (DatasetError, ModelMissingError) as exc:
         _fail(str(exc))
     truth = [{k: e[k] for k in ("domains", "audience", "prohibited", "chatbot", "minors")} for e in examples]
@@ -125,16 +164,43 @@ def evaluate_command(folds, report_path, chart_path):
         "seconds": time.perf_counter() - started,
         "chart": chart_ref,
     }
+    overrides = None
+    if source is not None:
+        overrides = {"source": source, "corrections": len(corrections)}
+        if merged:
+            overrides.update(effect, replaced=len(merged["replaced"]), added=len(merged["added"]),
+                             examples=len(merged["examples"]),
+                             model_version=expected_version(merged["examples"], embedder))
     render_chart(scores, truth, preds["embedding"], chart_path)
     report_path.parent.mkdir(parents=True, exist_ok=True)
-    report_path.write_text(render_markdown(scores, meta), encoding="utf-8")
+    report_path.write_text(render_markdown(scores, meta, overrides), encoding="utf-8")
     for name in SYSTEMS:
-        s = scores[name]
-        click.echo(
-            f"{name:10} domain macro-F1 {s['domain_macro_f1']:.3f}  audience acc {s['audience_accuracy']:.3f}  "
-            f"prohibited P {s['prohibited_detection']['precision']:.3f} R {s['prohibited_detection']['recall']:.3f}"
-        )
+        click.echo(f"{name:10} {_figures(scores[name])}")
+    if overrides is not None:
+        _echo_overrides(scores["embedding"], overrides)
     click.echo(f"Wrote {report_path} and {chart_path}.")
+
+
+def _figures(s):
+    return (f"domain macro-F1 {s['domain_macro_f1']:.3f}  audience acc {s['audience_accuracy']:.3f}  "
+            f"prohibited P {s['prohibited_detection']['precision']:.3f} R {s['prohibited_detection']['recall']:.3f}")
+
+
+def _echo_overrides(shipped, overrides):
+    if not overrides["corrections"]:
+        click.echo(f"No reviewer corrections in {overrides['source']}; nothing to compare.")
+        return
+    n = overrides["corrections"]
+    click.echo(f"Reviewer corrections: {n} ({overrides['replaced']} relabelling shipped examples, "
+               f"{overrides['added']} new cases); embedding classifier:")
+    click.echo(f"  (a) shipped only, CV          {_figures(shipped)}")
+    click.echo(f"  (b) shipped + corrections, CV {_figures(overrides['scores'])}")
+    keys = ("domains", "audience", "prohibited", "chatbot", "minors", "all")
+    click.echo(f"  On the {n} corrected cases, share whose prediction matches the reviewer:")
+    click.echo(" " * 34 + "".join(f"{k:>11}" for k in keys))
+    for label, shares in (("(c) trained without corrections", overrides["before"]),
+                          ("(c) CV with corrections", overrides["after"])):
+        click.echo(f"  {label:32}" + "".join(f"{shares[k]:11.3f}" for k in keys))
 
 
 def _parse_line(number, line):

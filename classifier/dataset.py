@@ -13,7 +13,12 @@ class DatasetError(ValueError):
     """A training file that cannot be used; the message names the file and line."""
 
 
-def _check(record, where):
+def check_example(record, where):
+    """Validate one labelled example.
+
+    :param where: names the record in the error, e.g. the file and line.
+    :raises DatasetError: for a missing, unknown or badly typed field or a label outside the label sets.
+    """
     if not isinstance(record, dict):
         raise DatasetError(f"{where}: expected a JSON object.")
     missing = [f for f in FIELDS if f not in record]
@@ -58,7 +63,7 @@ def load_examples(path):
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise DatasetError(f"{where}: not valid JSON ({exc.msg}).") from None
-            _check(record, where)
+            check_example(record, where)
             if record["id"] in seen:
                 raise DatasetError(f"{where}: id {record['id']!r} already used on line {seen[record['id']]}.")
             seen[record["id"]] = number

@@ -12,6 +12,7 @@ from .model import UseCaseHeads
 from .predictor import document_proba, labels_of
 
 SYSTEMS = ("embedding", "tfidf", "keywords")
+FACTS = ("domains", "audience", "prohibited", "chatbot", "minors")
 
 
 def fold_indices(examples, folds, random_state=0):
@@ -25,27 +26,29 @@ def fold_indices(examples, folds, random_state=0):
     return list(splitter.split(np.zeros(len(keys)), keys))
 
 
-def cross_validate(examples, embedder, folds=5, random_state=0, progress=None):
+def cross_validate(examples, embedder, folds=5, random_state=0, progress=None, docs=None, systems=SYSTEMS):
     """Out-of-fold predictions of every system, each trained on the same folds.
 
     The embeddings are computed once: the embedding model is fixed, so only the heads are refit per fold.
+    :param docs: the examples' document embeddings when already computed (see :func:`embed_by_text`).
+    :param systems: the systems to run; the embedding classifier always runs.
     :return: a dict system -> list of predicted label dicts, in the order of ``examples``.
     """
-    docs = embedder.embed_documents([e["text"] for e in examples], progress=progress)
+    if docs is None:
+        docs = embedder.embed_documents([e["text"] for e in examples], progress=progress)
     vectors = np.stack([d.vector for d in docs])
     texts = as_array([e["text"] for e in examples])
     labels = [labels_of(e) for e in examples]
-    preds = {name: [None] * len(examples) for name in SYSTEMS}
-    keys = ("domains", "audience", "prohibited", "chatbot", "minors")
+    baselines = [name for name in ("tfidf", "keywords") if name in systems]
+    preds = {name: [None] * len(examples) for name in ("embedding", *baselines)}
     for train, test in fold_indices(examples, folds, random_state):
         train_labels = [labels[i] for i in train]
         heads = UseCaseHeads(random_state=random_state).fit(vectors[train], train_labels)
         for i in test:
             decided = heads.decide(document_proba(heads, docs[i]))
-            preds["embedding"][i] = {k: decided[k] for k in keys}
-        tfidf = tfidf_pipeline().fit(texts[train], train_labels)
-        keywords = KeywordBaseline().fit(texts[train], train_labels)
-        for name, model in (("tfidf", tfidf), ("keywords", keywords)):
+            preds["embedding"][i] = {k: decided[k] for k in FACTS}
+        for name in baselines:
+            model = (tfidf_pipeline() if name == "tfidf" else KeywordBaseline()).fit(texts[train], train_labels)
             for i, p in zip(test, model.predict(texts[test])):
                 preds[name][i] = p
     return preds
@@ -89,3 +92,45 @@ def prohibited_confusion(truth, pred):
     for t, p in zip(truth, pred):
         matrix[names.index(t["prohibited"] or "none"), names.index(p["prohibited"] or "none")] += 1
     return names, matrix
+
+
+def embed_by_text(example_lists, embedder, progress=None):
+    """The document embedding of each distinct text in the lists, so shared texts are embedded once."""
+    texts = list(dict.fromkeys(e["text"] for examples in example_lists for e in examples))
+    return dict(zip(texts, embedder.embed_documents(texts, progress=progress)))
+
+
+def agreement(truth, pred):
+    """Share of cases whose prediction equals the label, per fact and for all five facts at once."""
+    same = [{k: sorted(t[k]) == sorted(p[k]) if k == "domains" else t[k] == p[k] for k in FACTS}
+            for t, p in zip(truth, pred)]
+    shares = {k: float(np.mean([s[k] for s in same])) for k in FACTS}
+    shares["all"] = float(np.mean([all(s.values()) for s in same]))
+    return shares
+
+
+def correction_effect(shipped, merged, docs_by_text, folds=5, random_state=0):
+    """What training on the reviewers' corrections changes.
+
+    :param merged: the dict returned by :func:`classifier.overrides.merge`, with at least one correction.
+    :param docs_by_text: embeddings of every text in both sets (see :func:`embed_by_text`).
+    :return: ``scores`` (the embedding classifier's cross-validated scores on the merged set), ``preds`` (its
+        out-of-fold predictions) and, on the corrected cases only, ``before`` (agreement of a model trained on
+        every shipped example) and ``after`` (agreement of the out-of-fold predictions with the corrections in
+        training).
+    """
+    examples, corrected = merged["examples"], merged["corrected"]
+    docs = [docs_by_text[e["text"]] for e in examples]
+    preds = cross_validate(examples, None, folds=folds, random_state=random_state, docs=docs, systems=())
+    truth = [labels_of(e) for e in examples]
+    scores = score(truth, preds["embedding"])
+    vectors = np.stack([docs_by_text[e["text"]].vector for e in shipped])
+    heads = UseCaseHeads(random_state=random_state).fit(vectors, [labels_of(e) for e in shipped])
+    before = []
+    for i in corrected:
+        decided = heads.decide(document_proba(heads, docs[i]))
+        before.append({k: decided[k] for k in FACTS})
+    corrected_truth = [truth[i] for i in corrected]
+    return {"scores": scores, "preds": preds["embedding"],
+            "before": agreement(corrected_truth, before),
+            "after": agreement(corrected_truth, [preds["embedding"][i] for i in corrected])}

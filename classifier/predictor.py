@@ -2,6 +2,8 @@
 
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -71,12 +73,18 @@ class Classifier:
     :param version: the model version string.
     """
 
+    # Document vectors of the last descriptions classified, so storing a case's vector right after
+    # classifying it costs no second forward pass.
+    RECENT_VECTORS = 64
+
     def __init__(self, embedder, heads, index, version, max_chars=MAX_CHARS):
         self.embedder = embedder
         self.heads = heads
         self.index = index
         self.version = version
         self.max_chars = max_chars
+        self._recent = OrderedDict()
+        self._recent_lock = threading.Lock()
 
     @classmethod
     def train(cls, examples, embedder, progress=None, **heads_params):
@@ -99,6 +107,7 @@ class Classifier:
         """Classify several descriptions; each must be valid (see :meth:`classify`)."""
         cleaned = [clean_text(t, self.max_chars) for t in texts]
         docs = self.embedder.embed_documents(cleaned)
+        self._remember(cleaned, [doc.vector for doc in docs])
         results = []
         for doc in docs:
             # One call scores the document, its windows and its sentences together.
@@ -119,6 +128,27 @@ class Classifier:
         :raises DescriptionError: for empty, whitespace-only, non-text or over-long input.
         """
         return self.classify_many([text])[0]
+
+    def document_vector(self, text):
+        """The vector a classification of ``text`` used: remembered when it was just classified, else embedded.
+
+        :raises DescriptionError: for input :meth:`classify` would refuse.
+        """
+        cleaned = clean_text(text, self.max_chars)
+        with self._recent_lock:
+            vector = self._recent.get(cleaned)
+        if vector is None:
+            vector = self.embedder.embed_documents([cleaned])[0].vector
+            self._remember([cleaned], [vector])
+        return vector
+
+    def _remember(self, texts, vectors):
+        with self._recent_lock:
+            for text, vector in zip(texts, vectors):
+                self._recent[text] = vector
+                self._recent.move_to_end(text)
+            while len(self._recent) > self.RECENT_VECTORS:
+                self._recent.popitem(last=False)
 
     def save(self, path):
         """Write the model to ``path`` in skops format (no pickle), atomically."""

@@ -11,15 +11,32 @@ from .labels import DOMAINS
 _NAMES = {"embedding": "Embedding classifier", "tfidf": "TF-IDF + logistic regression", "keywords": "Keyword list"}
 
 
+# The summary figures, each read from a dict returned by :func:`classifier.evaluate.score`.
+ROWS = (
+    ("Domain macro-F1", lambda s: s["domain_macro_f1"]),
+    ("Domains exactly right", lambda s: s["exact_domains"]),
+    ("Audience accuracy", lambda s: s["audience_accuracy"]),
+    ("Prohibited detection precision", lambda s: s["prohibited_detection"]["precision"]),
+    ("Prohibited detection recall", lambda s: s["prohibited_detection"]["recall"]),
+    ("Prohibited category precision", lambda s: s["prohibited_category"]["precision"]),
+    ("Prohibited category recall", lambda s: s["prohibited_category"]["recall"]),
+    ("Chatbot F1", lambda s: s["per_label"]["chatbot"]["f1"]),
+    ("Minors F1", lambda s: s["per_label"]["minors"]["f1"]),
+)
+AGREEMENT_ROWS = (("domains", "Domains (exact)"), ("audience", "Audience"), ("prohibited", "Prohibited"),
+                  ("chatbot", "Chatbot"), ("minors", "Minors"), ("all", "All five facts"))
+
+
 def _pct(x):
     return f"{100 * x:.1f}"
 
 
-def render_markdown(scores, meta):
+def render_markdown(scores, meta, overrides=None):
     """The report text.
 
     :param scores: system -> the dict returned by :func:`classifier.evaluate.score`.
     :param meta: a dict with ``examples``, ``folds``, ``model_version``, ``embedder``, ``seconds`` and ``chart``.
+    :param overrides: when the reviewers' corrections were evaluated, the dict :func:`render_overrides` takes.
     """
     lines = [
         "# Classifier evaluation",
@@ -34,18 +51,7 @@ def render_markdown(scores, meta):
         "| figure | " + " | ".join(_NAMES[s] for s in SYSTEMS) + " |",
         "| --- | " + " | ".join("---:" for _ in SYSTEMS) + " |",
     ]
-    rows = [
-        ("Domain macro-F1", lambda s: s["domain_macro_f1"]),
-        ("Domains exactly right", lambda s: s["exact_domains"]),
-        ("Audience accuracy", lambda s: s["audience_accuracy"]),
-        ("Prohibited detection precision", lambda s: s["prohibited_detection"]["precision"]),
-        ("Prohibited detection recall", lambda s: s["prohibited_detection"]["recall"]),
-        ("Prohibited category precision", lambda s: s["prohibited_category"]["precision"]),
-        ("Prohibited category recall", lambda s: s["prohibited_category"]["recall"]),
-        ("Chatbot F1", lambda s: s["per_label"]["chatbot"]["f1"]),
-        ("Minors F1", lambda s: s["per_label"]["minors"]["f1"]),
-    ]
-    for name, get in rows:
+    for name, get in ROWS:
         lines.append(f"| {name} | " + " | ".join(_pct(get(scores[s])) for s in SYSTEMS) + " |")
     best = max(SYSTEMS, key=lambda s: scores[s]["domain_macro_f1"])
     lines += ["", f"Best domain macro-F1: **{_NAMES[best]}**.", "", "## Per label", ""]
@@ -66,7 +72,52 @@ def render_markdown(scores, meta):
         f"![per-label F1 and prohibited confusion matrix]({meta['chart']})",
         "",
     ]
+    if overrides is not None:
+        lines += render_overrides(scores["embedding"], overrides, meta["folds"])
     return "\n".join(lines)
+
+
+def render_overrides(shipped, overrides, folds):
+    """The section on reviewers' corrections, as a list of Markdown lines.
+
+    :param shipped: the embedding classifier's cross-validated scores on the shipped examples only.
+    :param overrides: ``source`` and ``corrections``; with corrections also ``replaced``, ``added``, ``examples``,
+        ``model_version`` and the ``scores``, ``before`` and ``after`` of :func:`classifier.evaluate.correction_effect`.
+    """
+    lines = ["## Reviewer corrections", ""]
+    if not overrides["corrections"]:
+        return lines + [f"No reviewer corrections in `{overrides['source']}`: the figures above are the only ones.",
+                        ""]
+    n, merged = overrides["corrections"], overrides["scores"]
+    lines += [
+        f"{n} corrections from `{overrides['source']}` ({overrides['replaced']} relabelling shipped examples, "
+        f"{overrides['added']} new cases); {overrides['examples']} examples in all, model version "
+        f"`{overrides['model_version']}`. Embedding classifier, figures are percentages.",
+        "",
+        f"| figure | (a) shipped only, {folds}-fold CV | (b) shipped + corrections, {folds}-fold CV |",
+        "| --- | ---: | ---: |",
+    ]
+    lines += [f"| {name} | {_pct(get(shipped))} | {_pct(get(merged))} |" for name, get in ROWS]
+    lines += [
+        "",
+        "(a) and (b) are tested on different sets: (b) also holds the corrected cases, which reviewers picked "
+        "because the classifier got them wrong.",
+        "",
+        f"On the {n} corrected cases, the share whose prediction equals the reviewer's label:",
+        "",
+        "| fact | (c) model trained without corrections | (c) cross-validated, corrections in training |",
+        "| --- | ---: | ---: |",
+    ]
+    lines += [f"| {label} | {_pct(overrides['before'][key])} | {_pct(overrides['after'][key])} |"
+              for key, label in AGREEMENT_ROWS]
+    lines += [
+        "",
+        "The first column is the model served before the corrections, trained on every shipped example; a "
+        "correction that relabels a shipped example was in its training data with the old labels. The second "
+        "predicts each corrected case with a model that saw the other corrections but not that case.",
+        "",
+    ]
+    return lines
 
 
 def render_chart(scores, truth, embedding_pred, path):

@@ -1,6 +1,9 @@
 """The classifier inside the app and the CLI: finding, training and caching the saved model."""
 
+import json
+import logging
 import os
+import re
 import threading
 from pathlib import Path
 
@@ -8,11 +11,18 @@ from flask import current_app
 from threadpoolctl import threadpool_limits
 
 from .dataset import load_examples
-from .embedders import MiniLMEmbedder
+from .embedders import MiniLMEmbedder, ModelMissingError
 from .model import UseCaseHeads
+from .overrides import merge
 from .predictor import Classifier, ModelFileError, model_version
+from .text import DescriptionError
 
+# Names the model the app serves: the shipped-data model or one trained with reviewers' corrections.
+POINTER = "current.json"
+_VERSION = re.compile(r"[0-9a-f]{12}")
 _lock = threading.Lock()
+WARM_UP_TEXT = "An internal assistant that summarises meeting notes for the sales team."
+logger = logging.getLogger(__name__)
 
 
 def make_embedder(config):
@@ -30,18 +40,67 @@ def expected_version(examples, embedder):
     return model_version(examples, embedder.name, UseCaseHeads().get_params())
 
 
-def load_current(config, embedder=None):
-    """Load the saved model that matches the training data.
+def _write_pointer(model_dir, version, base_version, summary):
+    """Record atomically which saved model the app serves, so a half-written pointer is never read."""
+    pointer = {"version": version, "file": model_file(model_dir, version).name, "base_version": base_version,
+               **summary}
+    path = Path(model_dir) / POINTER
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{POINTER}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(pointer, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return pointer
 
+
+def read_pointer(model_dir, base_version):
+    """The model file ``current.json`` names and its version, or ``(None, None, why)`` when it cannot be used.
+
+    A pointer made before the shipped data or the embedder changed is stale: its model was trained on other data.
+    """
+    path = Path(model_dir) / POINTER
+    if not path.is_file():
+        return None, None, None
+    try:
+        pointer = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return None, None, f"{path} is unreadable ({exc.__class__.__name__})"
+    version = pointer.get("version") if isinstance(pointer, dict) else None
+    if not isinstance(version, str) or not _VERSION.fullmatch(version):
+        return None, None, f"{path} names no valid model version"
+    if pointer.get("base_version") != base_version:
+        return None, None, f"{path} names model {version}, trained before the training data or embedder changed"
+    # The file name is derived from the version, never taken from the pointer, so it cannot leave MODEL_DIR.
+    model = model_file(model_dir, version)
+    if pointer.get("file") != model.name or not model.is_file():
+        return None, None, f"{path} names {model.name}, which is not saved"
+    return model, version, None
+
+
+def load_current(config, embedder=None):
+    """Load the model ``current.json`` names, else the saved model that matches the shipped training data.
+
+    An unusable pointer is logged and ignored, so a damaged pointer never stops the service.
     :raises ModelFileError: when it has not been trained or the file is unreadable.
     :raises DatasetError: when the training data is invalid.
     """
     embedder = embedder or make_embedder(config)
     examples = load_examples(config["TRAINING_DATA"])
-    path = model_file(config["MODEL_DIR"], expected_version(examples, embedder))
+    base_version = expected_version(examples, embedder)
     # The heads' matrix products are tiny; idle BLAS threads spinning after them steal the cores the
     # transformer's own threads need on the next request.
     threadpool_limits(1, user_api="blas")
+    pointed, version, problem = read_pointer(config["MODEL_DIR"], base_version)
+    if pointed is not None and version != base_version:
+        try:
+            classifier = Classifier.load(pointed, embedder)
+            if classifier.version == version:
+                return classifier
+            problem = f"{pointed.name} holds model {classifier.version}, not {version}"
+        except ModelFileError as exc:
+            problem = str(exc)
+    if problem:
+        logger.warning("Ignoring %s: %s. Serving the model for the shipped training data.", POINTER, problem)
+    path = model_file(config["MODEL_DIR"], base_version)
     if not path.is_file():
         raise ModelFileError(
             f"No model trained on the current training data (expected {path.name}). "
@@ -50,26 +109,42 @@ def load_current(config, embedder=None):
     return Classifier.load(path, embedder)
 
 
-def train_and_save(config, embedder=None, force=False, progress_factory=None, echo=print):
+def train_and_save(config, embedder=None, force=False, progress_factory=None, echo=print, corrections=None):
     """Train on the configured data unless a matching model is saved and loads; return the classifier.
 
-    A saved model that fails to load is replaced by a fresh one rather than left broken.
+    The trained (or up-to-date) model becomes the one ``current.json`` names. A saved model that fails to load
+    is replaced by a fresh one rather than left broken.
+    :param corrections: reviewers' corrections to merge into the shipped examples (see
+        :func:`classifier.overrides.merge`); None trains on the shipped examples only.
     :param progress_factory: called with the number of documents, returns a callable advanced per document.
     """
     embedder = embedder or make_embedder(config)
-    examples = load_examples(config["TRAINING_DATA"])
+    shipped = load_examples(config["TRAINING_DATA"])
+    base_version = expected_version(shipped, embedder)
+    examples, summary = shipped, {"training": "shipped", "examples": len(shipped), "replaced": 0, "added": 0}
+    if corrections:
+        merged = merge(shipped, corrections)
+        examples = merged["examples"]
+        summary = {"training": "shipped+overrides", "examples": len(examples), "replaced": len(merged["replaced"]),
+                   "added": len(merged["added"])}
+        echo(f"{len(corrections)} reviewer corrections ({summary['replaced']} relabelling shipped examples, "
+             f"{summary['added']} new cases).")
+    elif corrections is not None:
+        echo("No reviewer corrections; training on the shipped examples only.")
     path = model_file(config["MODEL_DIR"], expected_version(examples, embedder))
+    classifier = None
     if path.is_file() and not force:
         try:
             classifier = Classifier.load(path, embedder)
             echo(f"Model {classifier.version} is up to date ({path}).")
-            return classifier
         except ModelFileError as exc:
             echo(f"{exc} Retraining.")
-    progress = progress_factory(len(examples)) if progress_factory else None
-    classifier = Classifier.train(examples, embedder, progress=progress)
-    classifier.save(path)
-    echo(f"Trained model {classifier.version} on {len(examples)} examples; saved to {path}.")
+    if classifier is None:
+        progress = progress_factory(len(examples)) if progress_factory else None
+        classifier = Classifier.train(examples, embedder, progress=progress)
+        classifier.save(path)
+        echo(f"Trained model {classifier.version} on {len(examples)} examples; saved to {path}.")
+    _write_pointer(config["MODEL_DIR"], classifier.version, base_version, summary)
     return classifier
 
 
@@ -97,6 +172,21 @@ def init_app(app):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         with app.app_context():
             try:
-                get_classifier()
-            except ModelFileError as exc:
+                # One classification reads the embedding weights and sets up the forward pass, so the first
+                # request does not pay tens of seconds for it after a start or a restart.
+                get_classifier().classify(WARM_UP_TEXT)
+            except (ModelFileError, ModelMissingError) as exc:
                 app.logger.warning("Classifier not loaded at start-up: %s", exc)
+
+
+def case_embedding(text):
+    """The columns that let a stored case be found by similarity: its vector and the model that made it.
+
+    Empty (not an error) when the model is unavailable or the text cannot be embedded.
+    """
+    try:
+        classifier = get_classifier()
+        vector = classifier.document_vector(text)
+    except (ModelFileError, ModelMissingError, DescriptionError):
+        return {}
+    return {"embedding": json.dumps([round(float(x), 5) for x in vector]), "embedding_model": classifier.version}

@@ -6,7 +6,10 @@
   var text = document.getElementById("preview-text");
   var token = field.form.querySelector("input[name=csrf_token]");
   var timer = null;
+  // Answers can arrive out of order: only the one for the latest text may touch the preview.
+  var latest = 0;
   function show() {
+    var request = ++latest;
     if (field.value.trim().length < 40) { box.hidden = true; return; }
     var body = new FormData();
     body.append("description", field.value);
@@ -14,6 +17,7 @@
     fetch(box.dataset.url, {method: "POST", body: body, credentials: "same-origin"})
       .then(function (r) { return r.json(); })
       .then(function (r) {
+        if (request !== latest) return;
         box.hidden = false;
         if (r.error) { text.textContent = r.error; return; }
         text.textContent = "Domains: " + (r.domains.join(", ") || "none") + ". Audience: " + r.audience +
@@ -21,7 +25,7 @@
           ". Prohibited: " + (r.prohibited || "none") + "." +
           (r.uncertain.length ? " Unsure about: " + r.uncertain.join(", ") + "." : "");
       })
-      .catch(function () { box.hidden = true; });
+      .catch(function () { if (request === latest) box.hidden = true; });
   }
   field.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(show, 700); });
 })();

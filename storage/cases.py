@@ -144,11 +144,12 @@ def find_idempotent(db, token_id, key, request_hash):
 
 
 def create_case(db, *, title, description, external_ref, submitter_email, classification, answers, facts,
-                assessment, actor, token_id=None, source="api", idempotency=None):
+                assessment, actor, token_id=None, source="api", idempotency=None, embedding=None):
     """Store a submitted case with its assessment; returns ``(case, created)``.
 
     :param idempotency: ``(key, request_hash)``: a retry with the same key and body returns the first case
         with ``created`` False.
+    :param embedding: the ``embedding`` and ``embedding_model`` columns, for finding similar cases.
     :raises IdempotencyConflict: the key was used with another body.
     """
     user = get_user_by_email(db, submitter_email) if submitter_email else None
@@ -166,7 +167,7 @@ def create_case(db, *, title, description, external_ref, submitter_email, classi
                 "submitter_email": submitter_email, "submitter_id": user["id"] if user else None,
                 "classification": json.dumps(classification), "answers": json.dumps(answers or {}),
                 "facts": json.dumps(facts), "assessment": json.dumps(assessment), "source": source,
-                "token_id": token_id, "created_at": now, "updated_at": now,
+                "token_id": token_id, "created_at": now, "updated_at": now, **(embedding or {}),
             })
             case_id = table.last_pk
             if idempotency:
@@ -210,8 +211,9 @@ def set_state(db, case_id, new_state, actor, note=None, version=None, changes=No
         if new_state == "submitted":
             extra["submitted_at"] = now
         sets = "".join(f", {column} = ?" for column in extra)
+        # Column names come from our callers' code, never from input; every value is bound.
         db.execute(f"update cases set state = ?, updated_at = ?, version = coalesce(version, 0) + 1{sets} "
-                   "where id = ?", [new_state, now, *extra.values(), case_id])
+                   "where id = ?", [new_state, now, *extra.values(), case_id])  # nosec B608
         audited = {k: _loads(v) if k == "decision" else v for k, v in extra.items() if k in AUDITED_COLUMNS}
         audit.record(db, actor, "state", case_id, {"state": old}, {"state": new_state, "note": note, **audited})
         _record_change(db, case_id, old, new_state, actor, note, now)

@@ -188,3 +188,15 @@ def m010_audit_head(db):
     db.execute("CREATE TRIGGER audit_head_follows AFTER INSERT ON audit BEGIN "
                "INSERT INTO audit_head (id, last_id, hash) VALUES (1, NEW.id, NEW.hash) "
                "ON CONFLICT(id) DO UPDATE SET last_id = excluded.last_id, hash = excluded.hash; END")
+
+
+@migrations()
+def m008_login_attempts(db):
+    # Failed sign-ins per e-mail and per client address (keys hashed), shared by every worker.
+    db["login_attempts"].create(
+        {"scope": str, "key": str, "failures": int, "window_start": float, "locked_until": float},
+        pk=("scope", "key"),
+        not_null={"failures", "window_start", "locked_until"},
+        defaults={"failures": 0, "locked_until": 0},
+    )
+    db["login_attempts"].create_index(["window_start"])

@@ -42,9 +42,10 @@ def queue(db, state=None, domain=None, verdict=None, vendor=None, older_than=Non
         where.append("exists (select 1 from json_each(cases.assessment, '$.vendors') "
                      "where json_extract(value, '$.verdict') = ? and (? is null or key = ?))")
         args += [verdict, vendor, vendor]
+    # Only fixed SQL and "?" placeholders are formatted in; every value is bound.
     sql = ("select id, title, state, submitter_email, assignee_email, submitted_at, created_at, assessment, facts, "
            "decision "
-           f"from cases where {' and '.join(where)} order by coalesce(submitted_at, created_at), id")
+           f"from cases where {' and '.join(where)} order by coalesce(submitted_at, created_at), id")  # nosec B608
     now = now or datetime.datetime.now(datetime.UTC)
     items = []
     for row in db.query(sql, args):
@@ -170,31 +171,65 @@ def stats(cases, db):
         if case["state"] in DECIDED and decision and case["submitted_at"]:
             start = datetime.datetime.fromisoformat(case["submitted_at"])
             durations.append((datetime.datetime.fromisoformat(decision["at"]) - start).total_seconds() / 86400)
-    ids = [c["id"] for c in cases]
     overridden, per_fact = set(), {}
-    if ids:
-        marks = ", ".join("?" for _ in ids)
-        for row in db.query(f"select case_id, fact from fact_overrides where case_id in ({marks})", ids):
-            overridden.add(row["case_id"])
-            per_fact[row["fact"]] = per_fact.get(row["fact"], 0) + 1
-    reviewed = [c for c in cases if c["state"] not in ("submitted",)]
+    for row in _overrides(db, cases):
+        overridden.add(row["case_id"])
+        per_fact[row["fact"]] = per_fact.get(row["fact"], 0) + 1
+    reviewed = _taken_up(cases, overridden)
     return {"total": len(cases), "by_state": by_state, "by_domain": by_domain, "by_verdict": by_verdict,
             "median_days_to_decision": statistics.median(durations) if durations else None,
             "disagreement_rate": len(overridden) / len(reviewed) if reviewed else None,
             "overrides_by_fact": per_fact}
 
 
+def _overrides(db, cases):
+    """The ``(case_id, fact)`` rows of every override on ``cases``."""
+    ids = [c["id"] for c in cases]
+    if not ids:
+        return []
+    marks = ", ".join("?" for _ in ids)
+    # Only fixed SQL and "?" placeholders are formatted in; every value is bound.
+    return list(db.query(f"select case_id, fact from fact_overrides where case_id in ({marks})", ids))  # nosec B608
+
+
+def _taken_up(cases, overridden):
+    """Cases a reviewer took up: past ``submitted``, assigned, or overridden.
+
+    A case sent back and resubmitted is ``submitted`` again but was reviewed; counting it keeps rates at most 1.
+    """
+    return [c for c in cases if c["state"] != "submitted" or c.get("assignee_email") or c["id"] in overridden]
+
+
 LABELS = ("domains", "audience", "prohibited", "chatbot", "minors")
+
+
+def fact_disagreement(cases, db):
+    """How often reviewers disagreed with each predicted fact: cases with it overridden / cases taken up.
+
+    :param cases: rows from :func:`queue` (already filtered).
+    :return: ``{"reviewed": n, "facts": [{"fact", "overridden", "rate"}, ...]}`` in :data:`LABELS` order; a
+        rate is None while no case was taken up.
+    """
+    pairs = {(row["case_id"], row["fact"]) for row in _overrides(db, cases)}
+    reviewed = len(_taken_up(cases, {case_id for case_id, _ in pairs}))
+    facts = []
+    for name in LABELS:
+        count = sum(1 for _, fact in pairs if fact == name)
+        facts.append({"fact": name, "overridden": count, "rate": count / reviewed if reviewed else None})
+    return {"reviewed": reviewed, "facts": facts}
 
 
 def labelled_examples(db):
     """Each case a reviewer corrected, as a training example in the format of ``data/training/examples.jsonl``.
 
     The labels are the case's final facts (answers and overrides applied), so a reviewer's correction becomes
-    the label the classifier should have predicted.
+    the label the classifier should have predicted. Only overrides of a predicted fact count: a case where a
+    reviewer changed, say, the vendors holds no correction of the classifier, only its own predictions.
     """
-    rows = db.query("select id, description, facts from cases where id in (select case_id from fact_overrides) "
-                    "order by id")
+    marks = ", ".join("?" for _ in LABELS)
+    # Only fixed SQL and "?" placeholders are formatted in; every value is bound.
+    rows = db.query("select id, description, facts from cases where id in "  # nosec B608
+                    f"(select case_id from fact_overrides where fact in ({marks})) order by id", list(LABELS))
     examples = []
     for row in rows:
         facts = json.loads(row["facts"] or "{}")

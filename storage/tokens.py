@@ -93,7 +93,8 @@ def revoke_token(db, id_or_name):
     where, args = "name = ?", [str(id_or_name)]
     if str(id_or_name).isdigit():
         where, args = "(id = ? or name = ?)", [int(id_or_name), str(id_or_name)]
-    cursor = db.execute(f"update api_tokens set revoked_at = ? where {where} and revoked_at is null",
+    # ``where`` is one of the two fixed clauses above; the id or name is bound.
+    cursor = db.execute(f"update api_tokens set revoked_at = ? where {where} and revoked_at is null",  # nosec B608
                         [now_iso(), *args])
     if not cursor.rowcount:
         raise TokenError(f"No active token {id_or_name!r}.")

@@ -155,7 +155,11 @@ def record_attempt(db, delivery, status_code=None, error=None, duration_ms=None,
         status, next_ts = "failed", None
     else:
         status, next_ts = "pending", now + backoff_seconds(attempts, base, cap)
-    with db.atomic():
+    from .cases import write_transaction
+
+    # Immediate, not db.atomic(): the insert reads the schema first, and a deferred transaction that has
+    # read is refused the write lock at once ("database is locked") while a request is writing.
+    with write_transaction(db):
         db["webhook_attempts"].insert({"delivery_id": delivery["id"], "attempt": attempts, "at": _iso(now),
                                        "status_code": status_code, "error": error, "duration_ms": duration_ms})
         # Only a row still pending changes: a webhook disabled meanwhile keeps its cancellation.
@@ -178,7 +182,8 @@ def list_deliveries(db, webhook_id, status=None, limit=50):
     attempts = {}
     if rows:
         marks = ",".join("?" * len(rows))
-        for a in db.query(f"select * from webhook_attempts where delivery_id in ({marks}) order by id",
+        # Only fixed SQL and "?" placeholders are formatted in; every value is bound.
+        for a in db.query(f"select * from webhook_attempts where delivery_id in ({marks}) order by id",  # nosec B608
                           [r["id"] for r in rows]):
             attempts.setdefault(a["delivery_id"], []).append(
                 {k: a[k] for k in ("attempt", "at", "status_code", "error", "duration_ms")})

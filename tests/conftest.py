@@ -84,3 +84,15 @@ def real_embedder():
     from classifier.embedders import MiniLMEmbedder
 
     return MiniLMEmbedder().load()
+
+
+# The browser tests' fixtures (live server, Chromium, signed-in visitors), defined once for the session.
+pytest_plugins = ["tests.browser_support"]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the item (``rep_setup``, ``rep_call``) so fixtures can see a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)

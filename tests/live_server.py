@@ -83,10 +83,13 @@ class LiveServer:
             prepare_database(self.database)
         self.port = self.port or free_port()
         target = "tests.live_app:create_app()" if self.fake_model else "app:create_app()"
+        # The imports take most of a start; with the fake model the workers can share one import by forking.
+        # The real model is loaded per worker, as in production: torch's threads do not survive a fork.
+        preload = ["--preload"] if self.fake_model else []
         log = open(self.log_path, "ab")  # handed to the child; closed in stop()
         self._log = log
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py"), target],
+            [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py"), *preload, target],
             cwd=ROOT,
             env=self.environment(),
             stdout=log,
@@ -101,8 +104,10 @@ class LiveServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.log()}")
+            # Under load the probe queues behind other requests: give it the time left, not a fixed few seconds.
+            wait = max(1.0, min(60.0, deadline - time.monotonic()))
             try:
-                with urllib.request.urlopen(self.url + "/api/v1/health", timeout=5) as response:
+                with urllib.request.urlopen(self.url + "/api/v1/health", timeout=wait) as response:
                     if response.status == 200:
                         return
             except (urllib.error.URLError, ConnectionError, TimeoutError):

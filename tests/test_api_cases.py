@@ -208,3 +208,23 @@ def test_a_failed_idempotent_insert_leaves_nothing_behind(db):
     with pytest.raises(cases.IdempotencyConflict):
         _case(db, token_id=1, idempotency=("k", "hash-b"))
     assert db["cases"].count == 1 and db["case_history"].count == 1
+
+
+def test_api_cases_are_found_as_similar_cases_and_cost_one_embedding(client, app, token):
+    embedder = app.extensions["classifier"].embedder
+    calls = []
+    original = embedder.embed_documents
+    embedder.embed_documents = lambda texts, **kw: calls.append(list(texts)) or original(texts, **kw)
+    try:
+        first = client.post(URL, json=new_case(), headers=bearer(token)).get_json()
+        assert len(calls) == 1  # classifying and storing the vector share one pass
+        second = client.post(URL, json=new_case(external_ref="JIRA-2"), headers=bearer(token)).get_json()
+    finally:
+        del embedder.embed_documents
+    with app.app_context():
+        from storage.reviews import similar
+
+        row = get_db()["cases"].get(first["id"])
+        found = similar(get_db(), second["id"])
+    assert row["embedding"] and row["embedding_model"] == app.extensions["classifier"].version
+    assert [f["id"] for f in found] == [first["id"]]

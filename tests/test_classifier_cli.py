@@ -105,3 +105,16 @@ def test_every_command_has_help(app):
 
 def test_python_dash_m_entry_point_has_the_same_commands():
     assert set(classifier_cli.commands) == {"train", "evaluate", "predict"}
+
+
+def test_train_and_evaluate_take_reviewer_corrections():
+    for name in ("train", "evaluate"):
+        text = CliRunner().invoke(classifier_cli.commands[name], ["--help"]).output
+        assert "--with-overrides" in text and "--overrides-file" in text
+
+
+def test_python_dash_m_reads_corrections_from_intake_database(tmp_path, tiny_data):
+    env = {"INTAKE_DATABASE": str(tmp_path / "absent.db"), "INTAKE_TRAINING_DATA": str(tiny_data),
+           "INTAKE_MODEL_DIR": str(tmp_path / "models")}
+    result = CliRunner().invoke(classifier_cli, ["train", "--with-overrides"], env=env)
+    assert result.exit_code == 1 and f"{tmp_path / 'absent.db'}: database not found" in result.output

@@ -272,3 +272,28 @@ def test_a_correction_sent_with_submit_counts(app, signed_in):
     assert case["state"] == "submitted"
     assert case["facts"]["domains"] == {"value": ["finance"], "source": "answered", "uncertain": False,
                                         "previous": case["facts"]["domains"]["previous"]}
+
+
+def test_back_on_the_first_step_saves_and_stays(app, signed_in):
+    case_id = start(signed_in)
+    response = signed_in.post(f"/intake/{case_id}/product", data={**PRODUCT, "name": "Renamed helper", "back": "1"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/intake/{case_id}/product"
+    assert _case(app, case_id)["intake"]["product"]["name"] == "Renamed helper"
+
+
+def test_submitting_embeds_the_description_once(app, signed_in):
+    case_id = fill(signed_in)
+    embedder = app.extensions["classifier"].embedder
+    calls = []
+    original = embedder.embed_documents
+    embedder.embed_documents = lambda texts, **kw: calls.append(list(texts)) or original(texts, **kw)
+    try:
+        response = signed_in.post(f"/intake/{case_id}/review", data={"domains": ["legal"], "audience": "consumer",
+                                                                     "submit": "1"})
+    finally:
+        del embedder.embed_documents
+    assert response.status_code == 302
+    assert len(calls) == 1
+    with app.app_context():
+        assert get_db()["cases"].get(case_id)["embedding"]

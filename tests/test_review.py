@@ -349,3 +349,27 @@ def test_queue_waiting_time_and_age_filter(app, submitted):
         assert row["waiting"] >= datetime.timedelta(days=3)
         assert [r["id"] for r in queue(get_db(), older_than=3, now=later)] == [submitted]
         assert queue(get_db(), older_than=4, now=later) == []
+
+
+def test_case_page_ids_are_unique(app, client, submitted):
+    app.config["WTF_CSRF_ENABLED"] = True  # each action form then carries its own token field
+    page = client.get(f"/review/cases/{submitted}").data.decode()
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert ids and len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+
+
+@pytest.mark.parametrize("url", ["/review/", "/review/dashboard"])
+def test_a_filter_not_understood_is_named_and_the_others_still_apply(client, submitted, url):
+    response = client.get(url, query_string={"state": "bogus", "older_than": "abc", "domain": "healthcare"})
+    page = response.data.decode()
+    assert response.status_code == 200
+    assert "Filters not applied" in page and "State: Not a valid choice." in page
+    assert "Waiting at least (days): Not a valid integer value." in page
+    if url == "/review/":
+        assert f"/review/cases/{submitted}" not in page  # the valid domain filter still applies
+
+
+def test_csv_export_with_a_filter_not_understood_is_a_400_naming_it(client, submitted):
+    response = client.get("/review/dashboard.csv", query_string={"vendor": "nobody"})
+    assert response.status_code == 400
+    assert response.mimetype == "text/plain" and "Vendor: Not a valid choice." in response.data.decode()

@@ -17,7 +17,7 @@ from api.errors import ApiError, field_error, handle_api_error, handle_http_erro
 from api.spec import BEARER, PUBLIC, openapi_document, responses, spec
 from classifier.embedders import ModelMissingError
 from classifier.predictor import ModelFileError
-from classifier.service import get_classifier
+from classifier.service import case_embedding, get_classifier
 from storage import cases, get_db, tokens
 from storage import webhooks as hooks
 
@@ -50,6 +50,9 @@ def check_request():
             request.get_json()
         except BadRequest as exc:
             raise ApiError(400, detail=f"The body is not valid JSON: {exc.description}") from None
+        except RecursionError:
+            # The JSON parser recurses once per level, and the size limit leaves room for thousands of levels.
+            raise ApiError(400, detail="The body is not valid JSON: it is nested too deeply.") from None
 
 
 def _answers(model):
@@ -106,7 +109,7 @@ def create_case():
             db, title=body.title, description=body.description, external_ref=body.external_ref,
             submitter_email=body.submitter_email, classification=result["classification"], answers=answers,
             facts=result["facts"], assessment=result["assessment"], actor=f"token:{token['name']}",
-            token_id=token["id"], idempotency=idempotency)
+            token_id=token["id"], idempotency=idempotency, embedding=case_embedding(body.description))
     except cases.CaseError as exc:
         raise _case_error(exc) from None
     if not created:

@@ -1,12 +1,13 @@
 """Sign-in and sign-out, the current user, and role checks."""
 
 import functools
+import math
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import UserMixin, current_user, login_user, logout_user
 
 from forms.auth import LoginForm
-from storage import get_db
+from storage import get_db, login_attempts
 from storage.users import authenticate, get_user
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -69,21 +70,41 @@ def require_login():
 
 
 def _safe_next(target):
-    # Only local paths, so the sign-in page cannot be used to redirect elsewhere.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    # Only local paths, so the sign-in page cannot be used to redirect elsewhere. No control characters either:
+    # browsers drop tabs and line breaks from URLs ("/\t/evil.example" means "//evil.example"), and a line break
+    # cannot go into the Location header at all.
+    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and target.isprintable()):
         return target
     return url_for("home.index")
 
 
+def _locked_message(seconds):
+    minutes = max(1, math.ceil(seconds / 60))
+    return (f"Too many failed sign-ins. Sign-in is paused for {minutes} minute{'s' if minutes > 1 else ''}; "
+            "try again later.")
+
+
 @bp.route("/login", methods=("GET", "POST"))
 def login():
-    """Sign in with e-mail and password."""
+    """Sign in with e-mail and password; repeated failures pause sign-in for the e-mail and the address.
+
+    A paused sign-in answers 429 with the form and ``Retry-After``, the same whether the account exists or not.
+    """
     form = LoginForm()
     if form.validate_on_submit():
-        row = authenticate(get_db(), form.email.data, form.password.data)
+        db, email, address = get_db(), form.email.data, request.remote_addr or ""
+        wait = login_attempts.locked_for(db, email, address)
+        if wait:
+            page = render_template("auth/login.html", form=form, locked=_locked_message(wait))
+            return page, 429, {"Retry-After": str(wait)}
+        row = authenticate(db, email, form.password.data)
         if row is None:
+            limits = login_attempts.Limits.from_config(current_app.config)
+            login_attempts.record_failure(db, email, address, limits)
             form.password.errors.append("E-mail or password is not right.")
         else:
+            login_attempts.clear(db, email)
             login_user(User(row))
             return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)

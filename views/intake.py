@@ -1,7 +1,6 @@
 """The guided intake: a step at a time, saved as a server-side draft, reviewed, then submitted."""
 
 import datetime
-import json
 import re
 import secrets
 
@@ -12,8 +11,7 @@ from api.assess import assess_description
 from api.errors import ApiError
 from classifier.embedders import ModelMissingError
 from classifier.predictor import ModelFileError
-from classifier.service import get_classifier
-from classifier.text import DescriptionError
+from classifier.service import case_embedding, get_classifier
 from forms import wizard
 from storage import drafts, get_db
 from storage.cases import CaseError
@@ -70,11 +68,14 @@ def preview():
     return jsonify({k: result[k] for k in ("domains", "audience", "prohibited", "chatbot", "minors", "uncertain")})
 
 
-def _assess(intake):
-    """Classification, facts and assessment of the draft as it stands, or ``(None, message, status)``."""
+def _assess(intake, classification=None):
+    """Classification, facts and assessment of the draft as it stands, or ``(None, message, status)``.
+
+    :param classification: reuse this classification of the draft's unchanged description.
+    """
     description = intake.get("description", {}).get("description") or ""
     try:
-        return assess_description(description, wizard.answers(intake), None), None, 200
+        return assess_description(description, wizard.answers(intake), None, classification), None, 200
     except ApiError as exc:
         details = "; ".join(e.get("message", "") for e in (exc.errors or [])) or exc.detail
         return None, details, exc.status
@@ -99,7 +100,8 @@ def step(case_id, name):
     form = current.make_form(intake, None if posted else intake.get(name))
     if posted and "back" in request.form:
         # Going back keeps what was typed, valid or not, so nothing is lost.
-        previous = wizard.neighbour(name, intake, -1)
+        # The first step has nothing before it: Back saves and stays.
+        previous = wizard.neighbour(name, intake, -1) or name
         drafts.save_step(get_db(), case_id, name, wizard.step_data(form), previous)
         return redirect(url_for("intake.step", case_id=case_id, name=previous))
     if form.validate_on_submit():
@@ -131,7 +133,7 @@ def _review(case, current):
         drafts.save_step(get_db(), case_id, "review", corrections, "review")
         if "submit" in request.form:
             intake = {**intake, "review": corrections}
-            result, problem, _ = _assess(intake)
+            result, problem, _ = _assess(intake, result["classification"] if result else None)
             return _submit({**case, "intake": intake}, result, problem)
         flash("Your corrections are applied: the result below is updated.")
         return redirect(url_for("intake.step", case_id=case_id, name="review"))
@@ -152,16 +154,6 @@ def _corrections(intake, data, result):
             data.get("audience")}
 
 
-def _embedding(text):
-    """The description's vector for finding similar cases; none (not an error) when the model is unavailable."""
-    try:
-        classifier = get_classifier()
-        vector = classifier.embedder.embed_documents([text])[0].vector
-    except (ModelFileError, ModelMissingError, DescriptionError):
-        return {}
-    return {"embedding": json.dumps([round(float(x), 5) for x in vector]), "embedding_model": classifier.version}
-
-
 def _submit(case, result, problem):
     if result is None:
         flash(f"The case cannot be assessed yet: {problem}")
@@ -170,7 +162,7 @@ def _submit(case, result, problem):
     fields = {"title": intake["product"]["name"], "description": intake["description"]["description"],
               "answers": wizard.answers(intake), "classification": result["classification"],
               "facts": result["facts"], "assessment": result["assessment"],
-              **_embedding(intake["description"]["description"])}
+              **case_embedding(intake["description"]["description"])}
     try:
         drafts.submit(get_db(), case["id"], current_user.email, fields)
     except CaseError as exc:

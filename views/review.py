@@ -64,9 +64,11 @@ def _page(case, status=200, error=None, **posted):
 @bp.route("/")
 @role_required("reviewer")
 def queue():
-    """Cases waiting for a decision, oldest first, with filters."""
+    """Cases waiting for a decision, oldest first, with filters, and how often reviewers overrode each fact."""
     form, cases = _filtered(reviews.QUEUE_STATES)
-    return render_template("review/queue.html", form=form, cases=cases)
+    _, everything = _filtered(reviews.ALL_STATES)
+    return render_template("review/queue.html", form=form, cases=cases,
+                           disagreement=reviews.fact_disagreement(everything, get_db()))
 
 
 @bp.route("/cases/<int:case_id>")
@@ -180,9 +182,16 @@ def evidence_page(case_id):
 
 
 def _filtered(states):
+    """The filter form and the cases under its valid filters; a filter not understood is left out (and named)."""
     form = QueueFilterForm(request.args)
-    filters = {k: v for k, v in form.data.items() if v} if form.validate() else {}
+    form.validate()
+    filters = {k: v for k, v in form.data.items() if v and not form[k].errors}
     return form, reviews.queue(get_db(), states=states, **filters)
+
+
+def filter_problems(form):
+    """One line per filter the form did not understand."""
+    return [f"{form[name].label.text}: {' '.join(errors)}" for name, errors in form.errors.items()]
 
 
 @bp.route("/dashboard")
@@ -198,19 +207,27 @@ def dashboard():
 @role_required("reviewer")
 def export():
     """The cases under the current filters as CSV."""
-    _, cases = _filtered(reviews.ALL_STATES)
+    form, cases = _filtered(reviews.ALL_STATES)
+    problems = filter_problems(form)
+    if problems:
+        # A spreadsheet of every case when a filter was mistyped would pass for the filtered one.
+        text = "Filters not applied, so nothing was exported:\n" + "\n".join(problems) + "\n"
+        return text, 400, {"Content-Type": "text/plain; charset=utf-8"}
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["id", "title", "state", "tier", "domains", "verdicts", "submitter", "reviewer", "submitted_at",
                      "decided_at"])
     for c in cases:
+        # API clients choose the submitter's e-mail, and "-1+1@x.org" is a valid address.
         writer.writerow([c["id"], _cell(c["title"]), c["state"], c["tier"], " ".join(c["domains"]),
-                         " ".join(f"{v}={x}" for v, x in c["verdicts"].items()), c["submitter_email"],
-                         c["assignee_email"] or "", c["submitted_at"] or "", (c["decision"] or {}).get("at", "")])
+                         " ".join(f"{v}={x}" for v, x in c["verdicts"].items()), _cell(c["submitter_email"]),
+                         _cell(c["assignee_email"] or ""), c["submitted_at"] or "",
+                         (c["decision"] or {}).get("at", "")])
     return out.getvalue(), 200, {"Content-Type": "text/csv; charset=utf-8",
                                  "Content-Disposition": 'attachment; filename="cases.csv"'}
 
 
 def _cell(text):
-    # A cell starting with =, +, - or @ would run as a formula in a spreadsheet.
-    return "'" + text if text and text[0] in "=+-@" else text
+    # A cell starting with =, +, - or @ would run as a formula in a spreadsheet; tab and carriage return
+    # are dropped by spreadsheets on import, which would bring such a character to the front.
+    return "'" + text if text and text[0] in "=+-@\t\r" else text
