@@ -9,7 +9,20 @@ accesslog = "-"
 
 
 def post_worker_init(worker):
-    """Start the webhook delivery thread as each worker starts, so a restart resumes the outbox at once."""
+    """Share the cores between workers and start the webhook delivery thread, so a restart resumes the outbox."""
+    import torch
+
     from api.delivery import start_worker
 
+    # Each worker's torch would otherwise use every core: two workers then fight over them and concurrent
+    # requests get slower in total than one at a time.
+    torch.set_num_threads(torch_threads(os.cpu_count(), workers, os.environ.get("INTAKE_TORCH_THREADS")))
+
     start_worker(worker.wsgi)
+
+
+def torch_threads(cores, worker_count, setting=None):
+    """Threads for each worker's forward passes: ``setting`` when given, else the cores split between workers."""
+    if setting:
+        return max(1, int(setting))
+    return max(1, (cores or 1) // max(1, worker_count))

@@ -9,6 +9,7 @@ Prints figures and the issue's targets; asserts nothing.
 
 import argparse
 import http.client
+import importlib.util
 import json
 import os
 import signal
@@ -33,7 +34,13 @@ from storage import migrate, open_db  # noqa: E402
 from storage.tokens import create_token  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
+import torch  # noqa: E402
 from classify import descriptions, pct  # noqa: E402
+
+# The server's own settings file, so the bench gives the bare classifier the threads a worker gets.
+_spec = importlib.util.spec_from_file_location("gunicorn_settings", ROOT / "gunicorn.conf.py")
+server_settings = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(server_settings)
 
 PATH = "/api/v1/classify"
 
@@ -108,6 +115,16 @@ def _stop(signum, frame):
     raise SystemExit(128 + signum)
 
 
+def time_bare(classifier, texts, runs):
+    """Seconds per classification, ``runs`` times, in this process."""
+    times = []
+    for i in range(runs):
+        t0 = time.perf_counter()
+        classifier.classify(texts[i % len(texts)])
+        times.append(time.perf_counter() - t0)
+    return times
+
+
 def main():
     signal.signal(signal.SIGTERM, _stop)
     parser = argparse.ArgumentParser(description=__doc__)
@@ -124,13 +141,16 @@ def main():
     texts = descriptions(load_examples(config["TRAINING_DATA"]))
     words = statistics.mean(len(t.split()) for t in texts)
 
+    workers = int(os.environ.get("INTAKE_WORKERS", "2"))
+    threads = server_settings.torch_threads(os.cpu_count(), workers, os.environ.get("INTAKE_TORCH_THREADS"))
     for text in texts[:5]:
         classifier.classify(text)
-    bare = []
-    for i in range(args.runs):
-        t0 = time.perf_counter()
-        classifier.classify(texts[i % len(texts)])
-        bare.append(time.perf_counter() - t0)
+    all_cores = time_bare(classifier, texts, args.runs)
+    # The ratio compares like with like: the bare classifier on as many threads as each worker gets.
+    default_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    bare = time_bare(classifier, texts, args.runs)
+    torch.set_num_threads(default_threads)
     bare_p50 = statistics.median(bare)
     del classifier
 
@@ -146,11 +166,12 @@ def main():
             headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
             for text in texts[:10]:  # warm both workers
                 call(port, "POST", PATH, json.dumps({"description": text}), headers)
-            workers = os.environ.get("INTAKE_WORKERS", "2")
-            print(f"descriptions: {len(texts)} of {words:.0f} words; gunicorn with {workers} workers on "
-                  f"127.0.0.1:{port}; {args.seconds:.0f} s per level")
-            print(f"bare classifier (this process, {args.runs} runs): p50 {1000 * bare_p50:.1f} ms, "
-                  f"p95 {1000 * pct(bare, 95):.1f} ms")
+            print(f"descriptions: {len(texts)} of {words:.0f} words; gunicorn with {workers} workers of {threads} "
+                  f"torch thread(s) on 127.0.0.1:{port}; {args.seconds:.0f} s per level")
+            print(f"bare classifier (this process, {args.runs} runs, {default_threads} threads): "
+                  f"p50 {1000 * statistics.median(all_cores):.1f} ms, p95 {1000 * pct(all_cores, 95):.1f} ms")
+            print(f"bare classifier (this process, {args.runs} runs, {threads} thread(s) like a worker): "
+                  f"p50 {1000 * bare_p50:.1f} ms, p95 {1000 * pct(bare, 95):.1f} ms")
             one_client_p50 = None
             for clients in [int(c) for c in args.clients.split(",")]:
                 latencies, errors, elapsed = load(port, token, texts, clients, args.seconds)
