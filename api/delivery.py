@@ -10,10 +10,13 @@ Each POST carries the JSON body and these headers:
 
 import hashlib
 import hmac
+import ipaddress
 import logging
+import socket
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from storage import open_db
@@ -39,22 +42,76 @@ def verify(secret, timestamp, body, signature, tolerance=300, now=None):
     return fresh and hmac.compare_digest(sign(secret, timestamp, body), signature or "")
 
 
-def post(url, body, headers, timeout):
-    """POST ``body``; returns ``(status_code, error)``, one of them None."""
+def _refused(address, allow_loopback):
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if ip.is_loopback:
+        return not allow_loopback
+    # Link-local holds the cloud metadata service (169.254.169.254); the others are never a receiver.
+    return ip.is_link_local or ip.is_multicast or ip.is_unspecified or ip.is_reserved
+
+
+def target_problem(url, allow_loopback=False, resolve=True):
+    """Why the service must not send to ``url`` (a sentence), or None.
+
+    Loopback (this machine), link-local, multicast and unspecified addresses are refused, so a webhook
+    cannot reach the services beside this one; private networks stay allowed for on-premises ticketing.
+    :param resolve: also check the addresses the host name resolves to (a name that does not resolve is
+        left to the delivery, which will fail and retry).
+    """
+    host = (urllib.parse.urlsplit(url).hostname or "").rstrip(".").lower()
+    if not host:
+        return "The webhook URL has no host."
+    if host == "localhost" or host.endswith(".localhost"):
+        return f"Webhooks to {host} are not allowed: it is this machine."
+    try:
+        addresses = [host] if _is_ip(host) else (
+            sorted({info[4][0] for info in socket.getaddrinfo(host, None)}) if resolve else [])
+    except (socket.gaierror, UnicodeError):
+        return None
+    for address in addresses:
+        if _refused(address, allow_loopback):
+            return f"Webhooks to {host} are not allowed: it resolves to {address}, not a routable network address."
+    return None
+
+
+def _is_ip(host):
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    # A receiver's redirect could point anywhere, past the check on the registered URL.
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def post(url, body, headers, timeout, allow_loopback=False):
+    """POST ``body``; returns ``(status_code, error)``, one of them None. Redirects are not followed."""
+    problem = target_problem(url, allow_loopback)
+    if problem:
+        return None, problem
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
         # Webhook URLs are refused unless http(s) when registered (storage.webhooks.create_webhook).
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # nosec B310
+        with _opener.open(request, timeout=timeout) as response:  # nosec B310
             response.read(65536)
             return response.status, None
     except urllib.error.HTTPError as exc:
+        if 300 <= exc.code < 400:
+            return exc.code, f"HTTP {exc.code}: redirects are not followed ({exc.headers.get('Location', '')[:200]})"
         return exc.code, f"HTTP {exc.code} {exc.reason}"
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         return None, f"{type(exc).__name__}: {reason}"[:500]
 
 
-def send(delivery, timeout=10.0, now=None):
+def send(delivery, timeout=10.0, now=None, allow_loopback=False):
     """Sign and post one claimed delivery; returns ``(status_code, error, duration_ms)``."""
     body = delivery["payload"].encode()
     timestamp = int(time.time() if now is None else now)
@@ -67,7 +124,7 @@ def send(delivery, timeout=10.0, now=None):
         "X-Intake-Signature": sign(delivery["secret"], timestamp, body),
     }
     started = time.perf_counter()
-    status, error = post(delivery["url"], body, headers, timeout)
+    status, error = post(delivery["url"], body, headers, timeout, allow_loopback)
     return status, error, round((time.perf_counter() - started) * 1000, 1)
 
 
@@ -84,7 +141,8 @@ def deliver_due(db, config, now=None, max_rounds=50):
         if not claimed:
             break
         for delivery in claimed:
-            status_code, error, duration = send(delivery, timeout, now)
+            status_code, error, duration = send(delivery, timeout, now,
+                                                bool(config.get("WEBHOOK_ALLOW_LOOPBACK")))
             result = outbox.record_attempt(
                 db, delivery, status_code, error, duration, now=now,
                 base=float(config.get("WEBHOOK_BACKOFF_SECONDS", 10)),

@@ -26,7 +26,8 @@ from tests.live_server import PASSWORD, free_port
 
 SCOPES = "classify cases:read cases:write webhooks"
 # Rate limits count per token and per worker; the load must measure the service, not the limiter.
-UNLIMITED = {"INTAKE_API_RATE_LIMIT": "1000000 per minute"}
+# No rate limit for the run; the dead webhook URL is on this machine.
+UNLIMITED = {"INTAKE_API_RATE_LIMIT": "1000000 per minute", "INTAKE_WEBHOOK_ALLOW_LOOPBACK": "true"}
 TEXTS = (
     "A chatbot for customers that gives legal advice about a contract before court.",
     "An internal tool that helps staff sort insurance claim paperwork for each policyholder.",

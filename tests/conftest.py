@@ -37,6 +37,8 @@ def app(tmp_path, tiny_data, fake_classifier):
             "MODEL_DIR": str(tmp_path / "models"),
             "EMBEDDER": FakeEmbedder(),
             "CLASSIFIER": fake_classifier,
+            # The webhook tests' receivers listen on 127.0.0.1.
+            "WEBHOOK_ALLOW_LOOPBACK": True,
         }
     )
     with app.app_context():

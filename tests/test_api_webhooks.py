@@ -144,7 +144,8 @@ def test_the_outbox_survives_a_restart(tmp_path, app, client, token, fake_classi
         with app.app_context():
             set_state(get_db(), case["id"], "in_review", "reviewer@example.com")
         # The process stops before sending anything; a new one starts on the same database file.
-        restarted = create_app({"TESTING": True, "DATABASE": app.config["DATABASE"], "CLASSIFIER": fake_classifier})
+        restarted = create_app({"TESTING": True, "DATABASE": app.config["DATABASE"], "CLASSIFIER": fake_classifier,
+                                "WEBHOOK_ALLOW_LOOPBACK": True})
         with restarted.app_context():
             migrate(get_db())
         result = restarted.test_cli_runner().invoke(args=["webhooks", "deliver"])

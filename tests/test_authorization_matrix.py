@@ -115,7 +115,7 @@ API = {
     ("/api/v1/policies", "GET"): (None, Call("/api/v1/policies")),
     ("/api/v1/health", "GET"): ("public", Call("/api/v1/health")),
     ("/api/v1/openapi.json", "GET"): ("public", Call("/api/v1/openapi.json")),
-    ("/api/v1/webhooks", "POST"): ("webhooks", Call("/api/v1/webhooks", {"url": "http://127.0.0.1:9/h"}, 201)),
+    ("/api/v1/webhooks", "POST"): ("webhooks", Call("/api/v1/webhooks", {"url": "http://203.0.113.9:9/h"}, 201)),
     ("/api/v1/webhooks", "GET"): ("webhooks", Call("/api/v1/webhooks")),
     ("/api/v1/webhooks/<int:webhook_id>", "DELETE"): ("webhooks", Call("/api/v1/webhooks/{hook}", ok=204)),
     ("/api/v1/webhooks/<int:webhook_id>/deliveries", "GET"): ("webhooks", Call("/api/v1/webhooks/{hook}/deliveries")),

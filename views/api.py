@@ -12,7 +12,7 @@ from api import responses as r
 from api import schemas as s
 from api.assess import assess_description, pack_view, packs_in_force
 from api.auth import authenticate, init_limiter, scope
-from api.delivery import start_worker
+from api.delivery import start_worker, target_problem
 from api.errors import ApiError, field_error, handle_api_error, handle_http_error, handle_unexpected
 from api.spec import BEARER, PUBLIC, openapi_document, responses, spec
 from classifier.embedders import ModelMissingError
@@ -210,6 +210,9 @@ def create_webhook():
     """Register a URL to receive every case state change, signed with the secret (generated when absent)."""
     body = request.context.json
     try:
+        problem = target_problem(str(body.url), current_app.config["WEBHOOK_ALLOW_LOOPBACK"])
+        if problem:
+            raise hooks.WebhookError(problem)
         hook = hooks.create_webhook(get_db(), str(body.url), body.secret, g.api_token["id"])
     except hooks.WebhookError as exc:
         raise ApiError(422, detail=str(exc), errors=[field_error("url", str(exc))]) from None

@@ -1,0 +1,69 @@
+"""Where webhooks may point: not at this machine or link-local addresses (cloud metadata), and no redirects."""
+
+import http.server
+import threading
+
+import pytest
+
+from api.delivery import post, target_problem
+from tests.api_support import PROBLEM, Receiver, bearer, make_token
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:8080/hook", "http://localhost/hook", "http://[::1]/hook", "http://169.254.169.254/latest",
+    "http://0.0.0.0/x", "http://[fe80::1]/x", "http://224.0.0.1/x", "http://LOCALHOST./x",
+])
+def test_loopback_link_local_and_odd_addresses_are_refused(url):
+    problem = target_problem(url, allow_loopback=False)
+    assert problem and "not allowed" in problem
+
+
+@pytest.mark.parametrize("url", ["http://10.1.2.3/hook", "https://192.168.0.10/jira", "http://203.0.113.7/x"])
+def test_private_network_hosts_are_allowed_for_on_premises_ticketing(url):
+    assert target_problem(url, allow_loopback=False) is None
+
+
+def test_loopback_is_allowed_when_configured():
+    assert target_problem("http://127.0.0.1:9/hook", allow_loopback=True) is None
+    assert target_problem("http://169.254.169.254/x", allow_loopback=True)
+
+
+def test_a_name_that_does_not_resolve_is_left_to_delivery():
+    assert target_problem("http://no-such-host.invalid/hook", allow_loopback=False) is None
+
+
+def test_registering_a_loopback_url_is_a_422_naming_the_url(app, client):
+    app.config["WEBHOOK_ALLOW_LOOPBACK"] = False
+    token = make_token(app)
+    response = client.post("/api/v1/webhooks", json={"url": "http://127.0.0.1:9/hook"}, headers=bearer(token))
+    assert response.status_code == 422 and response.mimetype == PROBLEM
+    assert response.get_json()["errors"][0]["field"] == "url"
+    assert "not allowed" in response.get_json()["errors"][0]["message"]
+
+
+def test_delivery_refuses_a_loopback_target_registered_earlier():
+    with Receiver() as receiver:
+        status, error = post(receiver.url, b"{}", {}, timeout=5, allow_loopback=False)
+        assert status is None and "not allowed" in error and receiver.requests == []
+
+
+class _Redirect(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.send_response(307)
+        self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_delivery_does_not_follow_redirects():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Redirect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        status, error = post(f"http://127.0.0.1:{server.server_port}/hook", b"{}", {}, timeout=5,
+                             allow_loopback=True)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert status == 307 and "redirect" in error.lower()
