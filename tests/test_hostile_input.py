@@ -284,3 +284,28 @@ def test_csv_neutralises_formulas_in_the_submitter_column_and_behind_a_tab(app, 
     auth.login("reviewer@example.com")
     rows = list(csv.reader(io.StringIO(client.get("/review/dashboard.csv").data.decode())))
     assert (rows[1][1], rows[1][6]) == ("'\t=1+1", "'-1+1@example.com")
+
+
+def test_admin_user_forms_store_hostile_names_verbatim_or_refuse_them_next_to_the_field(app, client, users):
+    login(client, "admin@example.com")
+    for number, (key, nasty) in enumerate(NASTY.items()):
+        email = f"user{number}@example.com"
+        response = client.post("/admin/users", data={"email": email, "name": nasty, "role": "reviewer",
+                                                      "password": "a long enough password"})
+        with app.app_context():
+            stored = get_db().execute("select name from users where email = ?", [email]).fetchone()
+        if response.status_code == 302:
+            assert stored[0] == nasty, key
+            page = client.get(response.headers["Location"]).data.decode()
+            assert_escaped(page)
+        else:
+            page = response.data.decode()
+            assert response.status_code == 400 and stored is None and 'id="name-error-1"' in page, key
+            assert_escaped(page)
+        refused = client.post("/admin/users", data={"email": nasty, "name": "x", "role": "reviewer",
+                                                    "password": "a long enough password"})
+        assert refused.status_code == 400 and 'id="email-error-1"' in refused.data.decode(), key
+        assert_escaped(refused.data.decode())
+    listing = client.get("/admin/users")
+    assert listing.status_code == 200
+    assert_escaped(listing.data.decode())
