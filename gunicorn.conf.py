@@ -1,6 +1,9 @@
 """gunicorn settings for `make run`: loopback only, one model per worker."""
 
 import os
+import sys
+
+from classifier.onnx_embedder import split_cores as inference_threads
 
 bind = os.environ.get("INTAKE_BIND", "127.0.0.1:5000")
 workers = int(os.environ.get("INTAKE_WORKERS", "2"))
@@ -8,21 +11,17 @@ timeout = 120
 accesslog = "-"
 
 
-def post_worker_init(worker):
-    """Share the cores between workers and start the webhook delivery thread, so a restart resumes the outbox."""
-    import torch
+# Each worker's ONNX Runtime session would otherwise use every core: two workers then fight over them and
+# concurrent requests get slower in total than one at a time. Set here, in the master, so every worker (which
+# opens its session while loading the app, before any hook runs) inherits it. INTAKE_TORCH_THREADS is the old name.
+os.environ["INTAKE_INFERENCE_THREADS"] = str(inference_threads(
+    os.cpu_count(), workers, os.environ.get("INTAKE_INFERENCE_THREADS") or os.environ.get("INTAKE_TORCH_THREADS")))
 
+
+def post_worker_init(worker):
+    """Start the webhook delivery thread, so a restart resumes the outbox; cap torch's threads if it was loaded."""
     from api.delivery import start_worker
 
-    # Each worker's torch would otherwise use every core: two workers then fight over them and concurrent
-    # requests get slower in total than one at a time.
-    torch.set_num_threads(torch_threads(os.cpu_count(), workers, os.environ.get("INTAKE_TORCH_THREADS")))
-
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(int(os.environ["INTAKE_INFERENCE_THREADS"]))
     start_worker(worker.wsgi)
-
-
-def torch_threads(cores, worker_count, setting=None):
-    """Threads for each worker's forward passes: ``setting`` when given, else the cores split between workers."""
-    if setting:
-        return max(1, int(setting))
-    return max(1, (cores or 1) // max(1, worker_count))

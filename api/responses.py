@@ -34,7 +34,17 @@ class Classification(Open):
     audience: str | None
     audience_probability: float | None
     prohibited: str | None
-    prohibited_probability: float | None
+    prohibited_probability: float | None = Field(None, description="P(the use is prohibited at all)")
+    prohibited_category: str | None = Field(None, description="the likeliest category should it be prohibited")
+    prohibited_category_share: float | None = Field(None, description="that category's share of the prohibited "
+                                                    "probability")
+    decisions_about_individuals: bool | None = None
+    decisions_about_individuals_probability: float | None = None
+    qualified_human_review: bool | None = Field(None, description="what the text says about a qualified person "
+                                                "checking each output; null when it does not say")
+    qualified_human_review_probability: float | None = None
+    unreadable: str | None = Field(None, description="why the text could not be classified (every label is then "
+                                   "uncertain): 'language not supported' or 'too little to go on'")
     chatbot: bool | None
     chatbot_probability: float | None
     minors: bool | None

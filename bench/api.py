@@ -34,7 +34,6 @@ from storage import migrate, open_db  # noqa: E402
 from storage.tokens import create_token  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
-import torch  # noqa: E402
 from classify import descriptions, pct  # noqa: E402
 
 # The server's own settings file, so the bench gives the bare classifier the threads a worker gets.
@@ -142,15 +141,13 @@ def main():
     words = statistics.mean(len(t.split()) for t in texts)
 
     workers = int(os.environ.get("INTAKE_WORKERS", "2"))
-    threads = server_settings.torch_threads(os.cpu_count(), workers, os.environ.get("INTAKE_TORCH_THREADS"))
+    threads = server_settings.inference_threads(os.cpu_count(), workers, os.environ.get("INTAKE_INFERENCE_THREADS"))
+    # The ratio compares like with like: the bare classifier on as many threads as each worker gets. The session
+    # opens on first use, so setting its threads now is enough.
+    classifier.embedder.threads = threads
     for text in texts[:5]:
         classifier.classify(text)
-    all_cores = time_bare(classifier, texts, args.runs)
-    # The ratio compares like with like: the bare classifier on as many threads as each worker gets.
-    default_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)
     bare = time_bare(classifier, texts, args.runs)
-    torch.set_num_threads(default_threads)
     bare_p50 = statistics.median(bare)
     del classifier
 
@@ -167,9 +164,7 @@ def main():
             for text in texts[:10]:  # warm both workers
                 call(port, "POST", PATH, json.dumps({"description": text}), headers)
             print(f"descriptions: {len(texts)} of {words:.0f} words; gunicorn with {workers} workers of {threads} "
-                  f"torch thread(s) on 127.0.0.1:{port}; {args.seconds:.0f} s per level")
-            print(f"bare classifier (this process, {args.runs} runs, {default_threads} threads): "
-                  f"p50 {1000 * statistics.median(all_cores):.1f} ms, p95 {1000 * pct(all_cores, 95):.1f} ms")
+                  f"inference thread(s) on 127.0.0.1:{port}; {args.seconds:.0f} s per level")
             print(f"bare classifier (this process, {args.runs} runs, {threads} thread(s) like a worker): "
                   f"p50 {1000 * bare_p50:.1f} ms, p95 {1000 * pct(bare, 95):.1f} ms")
             one_client_p50 = None

@@ -8,7 +8,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
 
-from .labels import DOMAINS, PROHIBITED
+from .labels import DECISIONS, DOMAINS, PROHIBITED, REVIEW
 from .model import UseCaseHeads, binary_targets, prohibited_targets
 
 _WORD = re.compile(r"[a-z][a-z'-]+")
@@ -81,6 +81,9 @@ class KeywordBaseline(ClassifierMixin, BaseEstimator):
                 {
                     "domains": [d for d in DOMAINS if hits[d]],
                     "audience": "consumer" if hits["consumer"] >= hits["business"] else "business",
+                    DECISIONS: bool(hits[DECISIONS]),
+                    # A keyword list cannot tell "a clinician signs off" from "no clinician signs off".
+                    REVIEW: None,
                     "prohibited": max(cats)[1] if cats else None,
                     "chatbot": bool(hits["chatbot"]),
                     "minors": bool(hits["minors"]),

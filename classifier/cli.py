@@ -12,7 +12,7 @@ from config import ROOT, Config
 
 from .dataset import DatasetError, load_examples
 from .embedders import ModelMissingError
-from .predictor import ModelFileError
+from .predictor import ModelFileError, labels_of
 from .text import DescriptionError, clean_text
 
 OUTPUT_KEYS = (
@@ -27,11 +27,18 @@ OUTPUT_KEYS = (
     "minors",
     "chatbot_probability",
     "minors_probability",
+    "decisions_about_individuals",
+    "decisions_about_individuals_probability",
+    "qualified_human_review",
+    "qualified_human_review_probability",
+    "prohibited_category",
+    "prohibited_category_share",
     "uncertain",
+    "unreadable",
     "explanation",
     "model_version",
 )
-_PATH_KEYS = ("TRAINING_DATA", "MODEL_DIR", "EMBEDDING_MODEL_PATH", "DATABASE")
+_PATH_KEYS = ("TRAINING_DATA", "VALIDATION_DATA", "MODEL_DIR", "EMBEDDING_MODEL_PATH", "DATABASE")
 
 
 def settings():
@@ -46,7 +53,7 @@ def settings():
     if info is not None and info.create_app is not None:
         return info.load_app().config
     config = {k: getattr(Config, k) for k in dir(Config) if k.isupper()}
-    for key in _PATH_KEYS + ("MAX_DESCRIPTION_CHARS",):
+    for key in _PATH_KEYS + ("MAX_DESCRIPTION_CHARS", "EMBEDDER_PRECISION"):
         if f"INTAKE_{key}" in os.environ:
             config[key] = os.environ[f"INTAKE_{key}"]
     for key in _PATH_KEYS:
@@ -123,34 +130,48 @@ def train_command(force, with_overrides, overrides_file):
 @click.option("--folds", default=5, show_default=True, type=click.IntRange(2, 20), help="Cross-validation folds.")
 @click.option("--report", "report_path", default="reports/evaluation.md", show_default=True, help="Markdown report.")
 @click.option("--chart", "chart_path", default="reports/evaluation.png", show_default=True, help="PNG chart.")
+@click.option("--compare", "compare_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="`predict` output of another model on the validation set, scored beside the others.")
+@click.option("--compare-name", default="Previous model", show_default=True, help="What to call that model.")
 @_overrides_options
-def evaluate_command(folds, report_path, chart_path, with_overrides, overrides_file):
-    """Cross-validate the classifier and two baselines (TF-IDF, keyword list) on the same folds.
+def evaluate_command(folds, report_path, chart_path, compare_file, compare_name, with_overrides, overrides_file):
+    """Cross-validate the classifier and two baselines (TF-IDF, keyword list) on the same folds, then score all
+    three, trained on every example, on the real-text validation set (VALIDATION_DATA), with end-to-end verdicts.
 
     With reviewers' corrections, also compare cross-validation with and without them, and how the model
     trained without them scores on the corrected cases.
     """
-    from .evaluate import SYSTEMS, correction_effect, cross_validate, embed_by_text, score
+    from .endtoend import end_to_end
+    from .evaluate import SYSTEMS, correction_effect, cross_validate, embed_by_text, held_out, read_predictions, score
     from .overrides import merge
     from .report import render_chart, render_markdown
-    from .service import expected_version, make_embedder
+    from .service import expected_version, prepare_embedder
 
     config = settings()
     started = time.perf_counter()
     try:
         examples = load_examples(config["TRAINING_DATA"])
+        validation = _validation(config, examples)
+        compared = read_predictions(compare_file, validation) if compare_file else None
         corrections, source = _corrections(config, with_overrides, overrides_file)
         merged = merge(examples, corrections) if corrections else None
-        embedder = make_embedder(config)
-        lists = [examples] + ([merged["examples"]] if merged else [])
+        embedder = prepare_embedder(config, echo=click.echo)
+        lists = [examples, validation] + ([merged["examples"]] if merged else [])
         total = len({e["text"] for items in lists for e in items})
         docs_by_text = embed_by_text(lists, embedder, progress=_progress_factory("embedding")(total))
         preds = cross_validate(examples, embedder, folds=folds, docs=[docs_by_text[e["text"]] for e in examples])
         effect = correction_effect(examples, merged, docs_by_text, folds=folds) if merged else None
+        real = held_out(examples, validation, docs_by_text)
     except (DatasetError, ModelMissingError) as exc:
         _fail(str(exc))
-    truth = [{k: e[k] for k in ("domains", "audience", "prohibited", "chatbot", "minors")} for e in examples]
+    truth = [labels_of(e) for e in examples]
     scores = {name: score(truth, preds[name]) for name in SYSTEMS}
+    if compared is not None:
+        real[compare_name] = compared
+    real_truth = [labels_of(e) for e in validation]
+    real_report = {"examples": len(validation), "systems": list(real),
+                   "scores": {name: score(real_truth, p) for name, p in real.items()},
+                   "end_to_end": {name: end_to_end(real_truth, p) for name, p in real.items()}}
     report_path, chart_path = Path(report_path), Path(chart_path)
     try:
         chart_ref = os.path.relpath(chart_path, report_path.parent)
@@ -173,12 +194,30 @@ def evaluate_command(folds, report_path, chart_path, with_overrides, overrides_f
                              model_version=expected_version(merged["examples"], embedder))
     render_chart(scores, truth, preds["embedding"], chart_path)
     report_path.parent.mkdir(parents=True, exist_ok=True)
-    report_path.write_text(render_markdown(scores, meta, overrides), encoding="utf-8")
+    report_path.write_text(render_markdown(scores, meta, overrides, real_report), encoding="utf-8")
+    click.echo(f"Cross-validation on {len(examples)} examples:")
     for name in SYSTEMS:
-        click.echo(f"{name:10} {_figures(scores[name])}")
+        click.echo(f"  {name:14} {_figures(scores[name])}")
+    click.echo(f"Real-text validation set, {len(validation)} descriptions:")
+    for name in real_report["systems"]:
+        s, e2e = real_report["scores"][name], real_report["end_to_end"][name]
+        verdicts = "  ".join(f"{v} {e2e[v]['agreement']:.3f}" for v in e2e)
+        click.echo(f"  {name:14} {_figures(s)}  harmless called prohibited {s['harmless_called_prohibited']:.3f}  "
+                   f"verdicts equal: {verdicts}")
     if overrides is not None:
         _echo_overrides(scores["embedding"], overrides)
     click.echo(f"Wrote {report_path} and {chart_path}.")
+
+
+def _validation(config, examples):
+    """The real-text validation set, refused when any of its texts is also a training example."""
+    validation = load_examples(config["VALIDATION_DATA"])
+    trained = {" ".join(e["text"].split()) for e in examples}
+    shared = [e["id"] for e in validation if " ".join(e["text"].split()) in trained]
+    if shared:
+        raise DatasetError(f"{len(shared)} validation examples are also training examples (first: {shared[0]}); "
+                           "a validation set must never enter training.")
+    return validation
 
 
 def _figures(s):

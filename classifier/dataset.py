@@ -4,9 +4,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from .labels import AUDIENCES, DOMAINS, PROHIBITED
+from .labels import AUDIENCES, DECISIONS, DOMAINS, LABEL_FIELDS, PROHIBITED, REVIEW, SOURCES
 
-FIELDS = ("id", "text", "domains", "audience", "prohibited", "chatbot", "minors")
+FIELDS = ("id", "text", *LABEL_FIELDS, "source")
 
 
 class DatasetError(ValueError):
@@ -40,13 +40,17 @@ def check_example(record, where):
         raise DatasetError(f"{where}: 'audience' must be one of {', '.join(AUDIENCES)}; got {record['audience']!r}.")
     if record["prohibited"] is not None and record["prohibited"] not in PROHIBITED:
         raise DatasetError(f"{where}: 'prohibited' must be null or a category; got {record['prohibited']!r}.")
-    for flag in ("chatbot", "minors"):
+    for flag in (DECISIONS, "chatbot", "minors"):
         if not isinstance(record[flag], bool):
             raise DatasetError(f"{where}: '{flag}' must be true or false.")
+    if record[REVIEW] not in (True, False, None):
+        raise DatasetError(f"{where}: '{REVIEW}' must be true, false or null (the text does not say).")
+    if record["source"] not in SOURCES:
+        raise DatasetError(f"{where}: 'source' must be one of {', '.join(SOURCES)}; got {record['source']!r}.")
 
 
 def load_examples(path):
-    """Read and validate a JSON-lines training file.
+    """Read and validate a JSON-lines file of labelled examples (training or validation).
 
     :raises DatasetError: naming the file and line of the first bad record, or a repeated id.
     """

@@ -7,12 +7,11 @@ from sklearn.model_selection import StratifiedKFold
 
 from .baselines import KeywordBaseline, as_array, tfidf_pipeline
 from .dataset import stratify_key
-from .labels import DOMAINS, PROHIBITED
-from .model import UseCaseHeads
-from .predictor import document_proba, labels_of
+from .labels import DECISIONS, DOMAINS, LABEL_FIELDS, PROHIBITED
+from .predictor import document_proba, fit_heads, labels_of
 
 SYSTEMS = ("embedding", "tfidf", "keywords")
-FACTS = ("domains", "audience", "prohibited", "chatbot", "minors")
+FACTS = LABEL_FIELDS
 
 
 def fold_indices(examples, folds, random_state=0):
@@ -32,26 +31,53 @@ def cross_validate(examples, embedder, folds=5, random_state=0, progress=None, d
     The embeddings are computed once: the embedding model is fixed, so only the heads are refit per fold.
     :param docs: the examples' document embeddings when already computed (see :func:`embed_by_text`).
     :param systems: the systems to run; the embedding classifier always runs.
-    :return: a dict system -> list of predicted label dicts, in the order of ``examples``.
+    :return: a dict system -> list of predicted label dicts, in the order of ``examples``; the embedding
+        classifier's also carry ``uncertain``.
     """
     if docs is None:
         docs = embedder.embed_documents([e["text"] for e in examples], progress=progress)
-    vectors = np.stack([d.vector for d in docs])
     texts = as_array([e["text"] for e in examples])
     labels = [labels_of(e) for e in examples]
     baselines = [name for name in ("tfidf", "keywords") if name in systems]
     preds = {name: [None] * len(examples) for name in ("embedding", *baselines)}
     for train, test in fold_indices(examples, folds, random_state):
-        train_labels = [labels[i] for i in train]
-        heads = UseCaseHeads(random_state=random_state).fit(vectors[train], train_labels)
-        for i in test:
-            decided = heads.decide(document_proba(heads, docs[i]))
-            preds["embedding"][i] = {k: decided[k] for k in FACTS}
-        for name in baselines:
-            model = (tfidf_pipeline() if name == "tfidf" else KeywordBaseline()).fit(texts[train], train_labels)
-            for i, p in zip(test, model.predict(texts[test])):
+        fitted = _fit_systems([docs[i] for i in train], list(texts[train]), [labels[i] for i in train], baselines,
+                              random_state)
+        for name, predicted in _predict_systems(fitted, [docs[i] for i in test], list(texts[test])).items():
+            for i, p in zip(test, predicted):
                 preds[name][i] = p
     return preds
+
+
+def _fit_systems(docs, texts, labels, baselines, random_state=0):
+    fitted = {"embedding": fit_heads(docs, texts, labels, random_state=random_state)}
+    for name in baselines:
+        model = tfidf_pipeline() if name == "tfidf" else KeywordBaseline()
+        fitted[name] = model.fit(as_array(texts), labels)
+    return fitted
+
+
+def _predict_systems(fitted, docs, texts):
+    features, heads = fitted["embedding"]
+    out = {"embedding": []}
+    for doc, text in zip(docs, texts):
+        decided = heads.decide(document_proba(features, heads, doc, text))
+        out["embedding"].append({k: decided[k] for k in (*FACTS, "uncertain")})
+    for name, model in fitted.items():
+        if name != "embedding":
+            out[name] = model.predict(as_array(texts))
+    return out
+
+
+def held_out(train, test, docs_by_text, systems=SYSTEMS, random_state=0):
+    """Every system trained on all of ``train``, predicting ``test`` (a set that never enters training).
+
+    :return: a dict system -> list of predicted label dicts, in the order of ``test``.
+    """
+    baselines = [name for name in ("tfidf", "keywords") if name in systems]
+    fitted = _fit_systems([docs_by_text[e["text"]] for e in train], [e["text"] for e in train],
+                          [labels_of(e) for e in train], baselines, random_state)
+    return _predict_systems(fitted, [docs_by_text[e["text"]] for e in test], [e["text"] for e in test])
 
 
 def _prf(tp, fp, fn):
@@ -69,7 +95,7 @@ def _binary(truth, pred):
 def score(truth, pred):
     """Per-label precision/recall/F1, domain macro-F1, audience accuracy and prohibited figures."""
     per_label = {d: _binary([d in t["domains"] for t in truth], [d in p["domains"] for p in pred]) for d in DOMAINS}
-    for flag in ("chatbot", "minors"):
+    for flag in (DECISIONS, "chatbot", "minors"):
         per_label[flag] = _binary([t[flag] for t in truth], [p[flag] for p in pred])
     detected = _binary([bool(t["prohibited"]) for t in truth], [bool(p["prohibited"]) for p in pred])
     tp = sum(1 for t, p in zip(truth, pred) if t["prohibited"] and p["prohibited"] == t["prohibited"])
@@ -79,10 +105,17 @@ def score(truth, pred):
         "per_label": per_label,
         "domain_macro_f1": float(np.mean([per_label[d]["f1"] for d in DOMAINS])),
         "audience_accuracy": float(np.mean([t["audience"] == p["audience"] for t, p in zip(truth, pred)])),
+        "decisions_accuracy": float(np.mean([t[DECISIONS] == p[DECISIONS] for t, p in zip(truth, pred)])),
+        "harmless_called_prohibited": _share([bool(p["prohibited"]) for t, p in zip(truth, pred)
+                                              if not t["prohibited"]]),
         "prohibited_detection": detected,
         "prohibited_category": _prf(tp, fp, fn),
         "exact_domains": float(np.mean([sorted(t["domains"]) == sorted(p["domains"]) for t, p in zip(truth, pred)])),
     }
+
+
+def _share(flags):
+    return float(np.mean(flags)) if flags else 0.0
 
 
 def prohibited_confusion(truth, pred):
@@ -124,13 +157,36 @@ def correction_effect(shipped, merged, docs_by_text, folds=5, random_state=0):
     preds = cross_validate(examples, None, folds=folds, random_state=random_state, docs=docs, systems=())
     truth = [labels_of(e) for e in examples]
     scores = score(truth, preds["embedding"])
-    vectors = np.stack([docs_by_text[e["text"]].vector for e in shipped])
-    heads = UseCaseHeads(random_state=random_state).fit(vectors, [labels_of(e) for e in shipped])
-    before = []
-    for i in corrected:
-        decided = heads.decide(document_proba(heads, docs[i]))
-        before.append({k: decided[k] for k in FACTS})
+    before = held_out(shipped, [examples[i] for i in corrected], docs_by_text, systems=(),
+                      random_state=random_state)["embedding"]
     corrected_truth = [truth[i] for i in corrected]
     return {"scores": scores, "preds": preds["embedding"],
             "before": agreement(corrected_truth, before),
             "after": agreement(corrected_truth, [preds["embedding"][i] for i in corrected])}
+
+
+def read_predictions(path, examples):
+    """Another model's ``predict`` output on ``examples``, in their order, as predicted label dicts.
+
+    A fact the other model does not predict takes the value the rules would default it to.
+    :raises DatasetError: when a line is not JSON or an example has no prediction.
+    """
+    import json
+
+    from .dataset import DatasetError
+
+    by_id = {}
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DatasetError(f"{path} line {number}: not valid JSON ({exc.msg}).") from None
+            by_id[record.get("id")] = record
+    missing = [e["id"] for e in examples if e["id"] not in by_id or "error" in by_id[e["id"]]]
+    if missing:
+        raise DatasetError(f"{path}: no prediction for {len(missing)} examples (first: {missing[0]}).")
+    defaults = {DECISIONS: False, "qualified_human_review": None, "uncertain": []}
+    return [{k: by_id[e["id"]].get(k, defaults.get(k)) for k in (*FACTS, "uncertain")} for e in examples]

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .labels import DOMAINS
+from .labels import DECISIONS, DOMAINS, REVIEW
 from .model import COLUMNS
 
 SNIPPET_CHARS = 240
@@ -37,7 +37,9 @@ def positive_labels(result):
     pairs.append(("audience", result["audience"]))
     if result["prohibited"]:
         pairs.append(("prohibited", result["prohibited"]))
-    pairs += [(flag, True) for flag in ("chatbot", "minors") if result[flag]]
+    pairs += [(flag, True) for flag in (DECISIONS, "chatbot", "minors") if result[flag]]
+    if result[REVIEW] is not None:
+        pairs.append((REVIEW, result[REVIEW]))
     return pairs
 
 
@@ -46,6 +48,8 @@ def label_scores(proba, label, value=True):
     if label == "audience":
         column = proba[:, COLUMNS.index("consumer")]
         return column if value == "consumer" else 1 - column
+    if label == REVIEW:
+        return proba[:, COLUMNS.index("review:yes" if value else "review:no")]
     name = f"prohibited:{value}" if label == "prohibited" else label
     return proba[:, COLUMNS.index(name)]
 
@@ -61,6 +65,6 @@ def supporting_sentences(result, sentences, sentence_proba):
     for label, value in positive_labels(result):
         scores = label_scores(sentence_proba, label, value)
         best = int(np.argmax(scores))
-        name = label if label in DOMAINS or value is True else f"{label}:{value}"
+        name = label if label in DOMAINS or (value is True and label != REVIEW) else f"{label}:{str(value).lower()}"
         support.append({"label": name, "sentence": sentences[best], "score": round(float(scores[best]), 3)})
     return support

@@ -25,6 +25,13 @@ PROHIBITED = (
     "sexual_content",
     "cyber_malicious",
 )
-FLAGS = ("chatbot", "minors")
+DECISIONS = "decisions_about_individuals"
+REVIEW = "qualified_human_review"
+FLAGS = (DECISIONS, "chatbot", "minors")
+# The label part of a training example, in the order files and reports list it.
+LABEL_FIELDS = ("domains", "audience", DECISIONS, REVIEW, "prohibited", "chatbot", "minors")
+# Where an example's text comes from: written for the project, the US federal AI inventories, public lists of AI
+# products (see data/README.md), a case a reviewer corrected.
+SOURCES = ("written", "usfed", "ai-tools-list", "case")
 # The binary labels named in ``uncertain`` besides the domains.
 SINGLE_LABELS = ("audience", "prohibited") + FLAGS

@@ -1,7 +1,7 @@
 """The heads on top of the embeddings: one estimator predicting every label of a use case."""
 
 import numpy as np
-from scipy.special import expit, softmax
+from scipy.special import expit, logit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
@@ -11,22 +11,31 @@ from sklearn.svm import SVC
 from sklearn.utils import check_array
 
 from .embedders import EmbeddingTransformer
-from .labels import DOMAINS, PROHIBITED
+from .labels import DECISIONS, DOMAINS, LABEL_FIELDS, PROHIBITED, REVIEW
 
 NONE = "none"
 ANY_PROHIBITED = "any_prohibited"
-BINARY_HEADS = DOMAINS + ("consumer", "chatbot", "minors")
-COLUMNS = BINARY_HEADS + tuple(f"prohibited:{c}" for c in (NONE,) + PROHIBITED)
+BINARY_HEADS = DOMAINS + ("consumer", DECISIONS, "chatbot", "minors")
+# What a text says about a qualified person checking each output: that one does, that none does, or nothing.
+REVIEW_CLASSES = ("yes", "no", "unstated")
+COLUMNS = (BINARY_HEADS + tuple(f"review:{c}" for c in REVIEW_CLASSES)
+           + tuple(f"prohibited:{c}" for c in (NONE,) + PROHIBITED))
 _GRID = np.round(np.arange(0.15, 0.86, 0.025), 3)
+_BANDS = np.round(np.arange(0.0, 0.201, 0.01), 3)
 
 
 def binary_targets(labels):
     """The 0/1 target of every binary head, as a dict of arrays."""
     targets = {d: np.array([d in y["domains"] for y in labels], dtype=int) for d in DOMAINS}
     targets["consumer"] = np.array([y["audience"] == "consumer" for y in labels], dtype=int)
-    for flag in ("chatbot", "minors"):
+    for flag in (DECISIONS, "chatbot", "minors"):
         targets[flag] = np.array([bool(y[flag]) for y in labels], dtype=int)
     return targets
+
+
+def review_targets(labels):
+    """What each example's text says about qualified review: ``yes``, ``no`` or ``unstated``."""
+    return np.array([{True: "yes", False: "no"}.get(y[REVIEW], "unstated") for y in labels])
 
 
 def prohibited_targets(labels):
@@ -34,42 +43,74 @@ def prohibited_targets(labels):
     return np.array([y["prohibited"] or NONE for y in labels])
 
 
-def _best_threshold(y, scores, metric):
+def shift_prior(p, from_rate, to_rate):
+    """Re-weigh probabilities ``p`` learnt at base rate ``from_rate`` for a world where the rate is ``to_rate``."""
+    p = np.clip(np.asarray(p, dtype=np.float64), 1e-9, 1 - 1e-9)
+    offset = logit(to_rate) - logit(np.clip(from_rate, 1e-6, 1 - 1e-6))
+    return expit(logit(p) + offset)
+
+
+def _f1(y, pred, weights):
+    tp = float((weights * (pred & (y == 1))).sum())
+    denom = float((weights * pred).sum() + (weights * (y == 1)).sum())
+    return 2 * tp / denom if denom else 0.0
+
+
+def _best_threshold(y, scores, metric, weights=None):
+    weights = np.ones(len(y)) if weights is None else weights
     best, best_score = 0.5, -1.0
     for t in _GRID:
         pred = scores >= t
-        if metric == "accuracy":
-            score = float((pred == y).mean())
-        else:
-            tp = float((pred & (y == 1)).sum())
-            denom = pred.sum() + (y == 1).sum()
-            score = 2 * tp / denom if denom else 0.0
+        score = float((weights * (pred == y)).sum() / weights.sum()) if metric == "accuracy" else _f1(y, pred, weights)
         # Ties go to the threshold nearest 0.5, which generalises better than an extreme one.
         if score > best_score + 1e-9 or (abs(score - best_score) <= 1e-9 and abs(t - 0.5) < abs(best - 0.5)):
             best, best_score = float(t), score
     return best
 
 
+def choose_band(y, scores, threshold, coin=0.7, most=0.1):
+    """The widest distance from ``threshold`` within which the out-of-fold answers are barely better than a coin.
+
+    A label is reported uncertain inside the band: there a person is genuinely needed. Outside it the answers are
+    right often enough to stand. ``most`` caps the share of examples the band may hold.
+    """
+    distance = np.abs(scores - threshold)
+    right = (scores >= threshold) == (y == 1)
+    chosen = 0.0
+    for band in _BANDS[1:]:
+        inside = distance < band
+        if inside.mean() > most:
+            break
+        if inside.any() and right[inside].mean() <= coin:
+            chosen = float(band)
+    return chosen
+
+
 class UseCaseHeads(ClassifierMixin, BaseEstimator):
     """Classifier heads over document vectors.
 
-    One binary head per domain, audience (consumer), chatbot and minors, and one multiclass logistic
-    regression for the prohibited category. Each decision threshold is chosen by cross-validation on the
-    training data (F1 for the rare labels, accuracy for audience). ``predict_proba`` returns one column per
-    name in ``classes_``.
+    One binary head per domain, audience (consumer), decisions about individuals, chatbot and minors; a
+    multinomial head for what the text says about qualified review; and, for prohibited uses, a multinomial head
+    over the categories averaged with a binary "prohibited at all" detector. Each decision threshold and each
+    uncertainty band is chosen on out-of-fold predictions of the training data.
 
-    :param kernel: ``"rbf"`` for Platt-calibrated RBF support-vector heads, ``"linear"`` for logistic
-        regression. RBF measured about three points of domain macro-F1 better on the training data's folds.
+    P(prohibited) is calibrated on the training data, then moved from the training data's share of prohibited
+    examples to ``prohibited_prior``, the share expected in real intake, so it reads as the chance that the use is
+    prohibited at all; its threshold maximises F1 with the examples weighed to that share.
+
+    :param kernel: ``"rbf"`` for Platt-calibrated RBF support-vector heads, ``"linear"`` for logistic regression.
     :param C: regularisation strength (inverse) of every head.
-    :param cv: folds used to choose thresholds and to calibrate.
-    :param band: distance from a threshold within which a label is reported as uncertain.
+    :param cv: folds used to choose thresholds and bands and to calibrate.
+    :param prohibited_prior: expected share of prohibited uses among real descriptions.
+    :param coin: a band holds the answers right at most this often out of fold.
     """
 
-    def __init__(self, kernel="rbf", C=4.0, cv=5, band=0.15, random_state=0):
+    def __init__(self, kernel="linear", C=4.0, cv=5, prohibited_prior=0.04, coin=0.55, random_state=0):
         self.kernel = kernel
         self.C = C
         self.cv = cv
-        self.band = band
+        self.prohibited_prior = prohibited_prior
+        self.coin = coin
         self.random_state = random_state
 
     def _lr(self):
@@ -97,46 +138,82 @@ class UseCaseHeads(ClassifierMixin, BaseEstimator):
         """Fit every head.
 
         :param X: an (n, dim) array of document vectors.
-        :param y: a list of label dicts with ``domains``, ``audience``, ``prohibited``, ``chatbot``, ``minors``.
+        :param y: a list of label dicts with the fields of :data:`classifier.labels.LABEL_FIELDS`.
         """
         X = check_array(X, accept_sparse="csr", dtype=np.float64)
         y = list(y)
-        self.heads_, self.thresholds_ = {}, {}
+        self.heads_, self.thresholds_, self.bands_ = {}, {}, {}
         # What gamma="scale" would pick, fixed once so every head shares one kernel and the fast path can too.
         variance = X.multiply(X).mean() - X.mean() ** 2 if hasattr(X, "multiply") else X.var()
         self.gamma_ = float(1.0 / (X.shape[1] * variance)) if variance > 0 else 1.0
         for name, target in binary_targets(y).items():
-            if target.min() == target.max():
-                # Only one value seen: a constant head rather than a failed fit.
-                self.heads_[name] = float(target[0])
-                self.thresholds_[name] = 0.5
-                continue
-            self.heads_[name] = self._binary(target).fit(X, target)
-            scores = self._cv_scores(self._binary(target), X, target)
-            metric = "accuracy" if name == "consumer" else "f1"
-            self.thresholds_[name] = 0.5 if scores is None else _best_threshold(target, scores[:, 1], metric)
-        cats = prohibited_targets(y)
-        self.prohibited_ = self._lr().fit(X, cats) if len(set(cats)) > 1 else None
-        is_prohibited = (cats != NONE).astype(int)
-        scores = self._cv_scores(self._lr(), X, cats) if self.prohibited_ is not None else None
-        if scores is None:
-            self.thresholds_["prohibited"] = 0.5
-        else:
-            none_col = list(np.unique(cats)).index(NONE) if NONE in cats else None
-            risk = 1 - scores[:, none_col] if none_col is not None else np.ones(len(cats))
-            if self.kernel == "rbf" and 0 < is_prohibited.sum() < len(cats):
-                # A second opinion on "prohibited at all": averaged with the multinomial head it measured
-                # nine points of precision better at the same recall.
-                self.heads_[ANY_PROHIBITED] = self._binary(is_prohibited).fit(X, is_prohibited)
-                detector = self._cv_scores(self._binary(is_prohibited), X, is_prohibited)
-                if detector is not None:
-                    risk = (risk + detector[:, 1]) / 2
-            self.thresholds_["prohibited"] = _best_threshold(is_prohibited, risk, "f1")
+            self._fit_binary(name, X, target)
+        self._fit_review(X, review_targets(y))
+        self._fit_prohibited(X, prohibited_targets(y))
         self.classes_ = np.array(COLUMNS)
         self.n_features_in_ = X.shape[1]
         if self.kernel == "rbf":
             self._compile_rbf(X)
         return self
+
+    def _fit_binary(self, name, X, target):
+        self.bands_[name] = 0.0
+        if target.min() == target.max():
+            # Only one value seen: a constant head rather than a failed fit.
+            self.heads_[name] = float(target[0])
+            self.thresholds_[name] = 0.5
+            return
+        self.heads_[name] = self._binary(target).fit(X, target)
+        scores = self._cv_scores(self._binary(target), X, target)
+        metric = "accuracy" if name == "consumer" else "f1"
+        if scores is None:
+            self.thresholds_[name] = 0.5
+            return
+        self.thresholds_[name] = _best_threshold(target, scores[:, 1], metric)
+        self.bands_[name] = choose_band(target, scores[:, 1], self.thresholds_[name], self.coin)
+
+    def _fit_review(self, X, said):
+        """What the text says about review: a stated answer is kept only when its probability passes a threshold."""
+        self.review_ = self._lr().fit(X, said) if len(set(said)) > 1 else None
+        scores = self._cv_scores(self._lr(), X, said) if self.review_ is not None else None
+        for answer in ("yes", "no"):
+            key = f"review:{answer}"
+            if scores is None or answer not in self.review_.classes_:
+                self.thresholds_[key] = 0.5
+                continue
+            column = list(self.review_.classes_).index(answer)
+            self.thresholds_[key] = _best_threshold((said == answer).astype(int), scores[:, column], "f1")
+
+    def _fit_prohibited(self, X, cats):
+        self.prohibited_ = self._lr().fit(X, cats) if len(set(cats)) > 1 else None
+        is_prohibited = (cats != NONE).astype(int)
+        self.prohibited_rate_ = float(is_prohibited.mean())
+        self.risk_calibration_ = (1.0, 0.0)
+        self.thresholds_["prohibited"], self.bands_["prohibited"] = 0.5, 0.0
+        if self.prohibited_ is None:
+            return
+        self.heads_[ANY_PROHIBITED] = self._binary(is_prohibited).fit(X, is_prohibited)
+        scores = self._cv_scores(self._lr(), X, cats)
+        detector = self._cv_scores(self._binary(is_prohibited), X, is_prohibited)
+        if scores is None or detector is None:
+            return
+        none_col = list(np.unique(cats)).index(NONE)
+        # The multinomial head and the detector disagree in different places; their mean measured better than
+        # either alone. Platt scaling on the out-of-fold mean makes it a probability at the training data's rate.
+        raw = logit(np.clip((1 - scores[:, none_col] + detector[:, 1]) / 2, 1e-6, 1 - 1e-6))
+        platt = LogisticRegression(C=1e4).fit(raw[:, None], is_prohibited)
+        self.risk_calibration_ = (float(platt.coef_[0, 0]), float(platt.intercept_[0]))
+        risk = self._real_world(raw)
+        # Weigh the examples as if prohibited uses were as rare as in real intake.
+        ratio = self.prohibited_prior / max(self.prohibited_rate_, 1e-6)
+        weights = np.where(is_prohibited == 1, ratio, (1 - self.prohibited_prior) / (1 - self.prohibited_rate_))
+        self.thresholds_["prohibited"] = _best_threshold(is_prohibited, risk, "f1", weights)
+        self.bands_["prohibited"] = choose_band(is_prohibited, risk, self.thresholds_["prohibited"], self.coin)
+
+    def _real_world(self, raw_logit):
+        """P(prohibited at all) in real intake, from the logit of the averaged heads."""
+        a, b = self.risk_calibration_
+        return shift_prior(expit(a * raw_logit + b), self.prohibited_rate_, self.prohibited_prior)
 
     def _compile_rbf(self, X):
         """Gather every head's support vectors into one matrix so all heads cost one kernel product.
@@ -161,16 +238,22 @@ class UseCaseHeads(ClassifierMixin, BaseEstimator):
                 "b": float(sigmoid.b_),
             }
 
-    def _binary_proba(self, X, name):
+    def _head_proba(self, X, name, kernel):
         head = self.heads_[name]
         if isinstance(head, float):
             return np.full(X.shape[0], head)
-        if self.kernel != "rbf" or hasattr(X, "toarray"):
-            return head.predict_proba(X)[:, 1]
-        return None
+        if kernel is not None:
+            fast = self.fast_heads_[name]
+            decision = kernel[:, fast["rows"]] @ fast["coef"] + fast["intercept"]
+            return expit(-(fast["a"] * decision + fast["b"]))
+        if self.kernel == "linear":
+            # What LogisticRegression.predict_proba computes, without its per-call checks.
+            return expit(X @ head.coef_[0] + head.intercept_[0])
+        return head.predict_proba(X)[:, 1]
 
     def predict_proba(self, X):
-        """An (n, len(classes_)) array: P(positive) per binary head, then P(category) per prohibited class."""
+        """An (n, len(classes_)) array: P(positive) per binary head, P(each answer) on review, then
+        P(each prohibited category) in real intake (``prohibited:none`` is P(allowed))."""
         X = check_array(X, accept_sparse="csr", dtype=np.float64)
         out = np.zeros((X.shape[0], len(COLUMNS)))
         kernel = None
@@ -178,71 +261,67 @@ class UseCaseHeads(ClassifierMixin, BaseEstimator):
             sq = (X**2).sum(axis=1)[:, None] + self.support_norms_[None, :] - 2 * X @ self.support_vectors_.T
             kernel = np.exp(-self.gamma_ * np.maximum(sq, 0))
         for i, name in enumerate(BINARY_HEADS):
-            proba = self._binary_proba(X, name)
-            if proba is None:
-                fast = self.fast_heads_[name]
-                decision = kernel[:, fast["rows"]] @ fast["coef"] + fast["intercept"]
-                proba = expit(-(fast["a"] * decision + fast["b"]))
-            out[:, i] = proba
-        out = self._prohibited_into(X, out)
-        if ANY_PROHIBITED in self.heads_:
-            self._blend_detector(out, self._detector_proba(X, kernel))
+            out[:, i] = self._head_proba(X, name, kernel)
+        self._review_into(X, out)
+        self._prohibited_into(X, out, kernel)
         return out
 
-    def _detector_proba(self, X, kernel):
-        if kernel is None:
-            return self.heads_[ANY_PROHIBITED].predict_proba(X)[:, 1]
-        fast = self.fast_heads_[ANY_PROHIBITED]
-        decision = kernel[:, fast["rows"]] @ fast["coef"] + fast["intercept"]
-        return expit(-(fast["a"] * decision + fast["b"]))
+    def _review_into(self, X, out):
+        columns = [COLUMNS.index(f"review:{c}") for c in REVIEW_CLASSES]
+        if self.review_ is None:
+            out[:, columns[-1]] = 1.0
+            return
+        proba = _linear_proba(self.review_, X)
+        for j, answer in enumerate(self.review_.classes_):
+            out[:, COLUMNS.index(f"review:{answer}")] = proba[:, j]
 
-    @staticmethod
-    def _blend_detector(out, detector):
-        """Average the detector into P(prohibited), keeping the categories' proportions."""
+    def _prohibited_into(self, X, out, kernel):
         none = COLUMNS.index(f"prohibited:{NONE}")
-        cats = [i for i, c in enumerate(COLUMNS) if c.startswith("prohibited:") and i != none]
+        cats = [COLUMNS.index(f"prohibited:{c}") for c in PROHIBITED]
+        if self.prohibited_ is None:
+            out[:, none] = 1.0
+            return
+        proba = _linear_proba(self.prohibited_, X)
+        for j, cat in enumerate(self.prohibited_.classes_):
+            out[:, COLUMNS.index(f"prohibited:{cat}")] = proba[:, j]
         lr_risk = 1 - out[:, none]
-        risk = (lr_risk + detector) / 2
+        detector = self._head_proba(X, ANY_PROHIBITED, kernel)
+        risk = self._real_world(logit(np.clip((lr_risk + detector) / 2, 1e-6, 1 - 1e-6)))
+        # The categories keep their shares of the multinomial head's risk; together they sum to P(prohibited).
         share = np.where(lr_risk[:, None] > 0, out[:, cats] / np.maximum(lr_risk, 1e-12)[:, None], 1 / len(cats))
         out[:, cats] = share * risk[:, None]
         out[:, none] = 1 - risk
 
-    def _prohibited_into(self, X, out):
-        base = len(BINARY_HEADS)
-        if self.prohibited_ is None:
-            out[:, base] = 1.0
-        else:
-            # What LogisticRegression.predict_proba computes, without its per-call checks.
-            decision = X @ self.prohibited_.coef_.T + self.prohibited_.intercept_
-            if decision.shape[1] == 1:
-                positive = expit(decision[:, 0])
-                proba = np.column_stack([1 - positive, positive])
-            else:
-                proba = softmax(decision, axis=1)
-            for j, cat in enumerate(self.prohibited_.classes_):
-                out[:, base + COLUMNS[base:].index(f"prohibited:{cat}")] = proba[:, j]
-        return out
-
     def decide(self, row):
         """Turn one row of ``predict_proba`` into labels, probabilities and the uncertain label names."""
         p = dict(zip(COLUMNS, row))
-        t = self.thresholds_
-        uncertain = [name for name in BINARY_HEADS if abs(p[name] - t[name]) < self.band]
+        t, bands = self.thresholds_, self.bands_
+        uncertain = [name for name in BINARY_HEADS if abs(p[name] - t[name]) < bands.get(name, 0.0)]
         uncertain = ["audience" if n == "consumer" else n for n in uncertain]
-        none_p = p[f"prohibited:{NONE}"]
-        risk = 1 - none_p
+        risk = 1 - p[f"prohibited:{NONE}"]
         top = max(PROHIBITED, key=lambda c: p[f"prohibited:{c}"])
         prohibited = top if risk >= t["prohibited"] else None
-        if abs(risk - t["prohibited"]) < self.band:
+        if abs(risk - t["prohibited"]) < bands["prohibited"]:
             uncertain.append("prohibited")
         consumer = p["consumer"] >= t["consumer"]
+        review = None
+        if p["review:yes"] >= t["review:yes"] and p["review:yes"] >= p["review:no"]:
+            review = True
+        elif p["review:no"] >= t["review:no"]:
+            review = False
         return {
             "domains": [d for d in DOMAINS if p[d] >= t[d]],
             "domain_probabilities": {d: round(float(p[d]), 4) for d in DOMAINS},
             "audience": "consumer" if consumer else "business",
             "audience_probability": round(float(p["consumer"] if consumer else 1 - p["consumer"]), 4),
+            DECISIONS: bool(p[DECISIONS] >= t[DECISIONS]),
+            f"{DECISIONS}_probability": round(float(p[DECISIONS]), 4),
+            REVIEW: review,
+            f"{REVIEW}_probability": round(float(p["review:yes"]), 4),
             "prohibited": prohibited,
-            "prohibited_probability": round(float(p[f"prohibited:{top}"] if prohibited else none_p), 4),
+            "prohibited_probability": round(float(risk), 4),
+            "prohibited_category": top,
+            "prohibited_category_share": round(float(p[f"prohibited:{top}"] / risk), 4) if risk > 0 else 0.0,
             "chatbot": bool(p["chatbot"] >= t["chatbot"]),
             "chatbot_probability": round(float(p["chatbot"]), 4),
             "minors": bool(p["minors"] >= t["minors"]),
@@ -252,8 +331,16 @@ class UseCaseHeads(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         """A label dict per row, in the training data's shape."""
-        keys = ("domains", "audience", "prohibited", "chatbot", "minors")
-        return [{k: self.decide(row)[k] for k in keys} for row in self.predict_proba(X)]
+        return [{k: self.decide(row)[k] for k in LABEL_FIELDS} for row in self.predict_proba(X)]
+
+
+def _linear_proba(model, X):
+    """What LogisticRegression.predict_proba computes, without its per-call checks."""
+    decision = X @ model.coef_.T + model.intercept_
+    if decision.shape[1] == 1:
+        positive = expit(decision[:, 0])
+        return np.column_stack([1 - positive, positive])
+    return softmax(decision, axis=1)
 
 
 def build_pipeline(embedder=None, **head_params):
@@ -262,4 +349,3 @@ def build_pipeline(embedder=None, **head_params):
     :param embedder: an embedder instance; None means all-MiniLM-L6-v2 from the installed package.
     """
     return Pipeline([("embed", EmbeddingTransformer(embedder=embedder)), ("clf", UseCaseHeads(**head_params))])
-

@@ -7,21 +7,20 @@ from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
-import skops.io
 
+from . import modelfile
 from .dataset import examples_hash
 from .explain import nearest_examples, supporting_sentences
+from .features import TextFeatures
+from .labels import DECISIONS, DOMAINS, LABEL_FIELDS, PROHIBITED, REVIEW, SINGLE_LABELS
 from .model import BINARY_HEADS, COLUMNS, UseCaseHeads
+from .readable import unreadable_reason
 from .text import MAX_CHARS, clean_text
 
-FORMAT = 3
-# Types a saved model may contain beyond what skops trusts by default; anything else is refused.
-TRUSTED_TYPES = [
-    "classifier.model.UseCaseHeads",
-    "sklearn.calibration._CalibratedClassifier",
-    "sklearn.calibration._SigmoidCalibration",
-]
-_PRESENCE = [i for i, name in enumerate(COLUMNS) if name in BINARY_HEADS and name != "consumer"]
+FORMAT = 5
+# Labels that hold when any part of a long text shows them; the audience is read from the whole.
+_PRESENCE = [i for i, name in enumerate(COLUMNS)
+             if (name in BINARY_HEADS and name != "consumer") or name in ("review:yes", "review:no")]
 _PROHIBITED = [i for i, name in enumerate(COLUMNS) if name.startswith("prohibited:")]
 _NONE = COLUMNS.index("prohibited:none")
 
@@ -38,9 +37,27 @@ def model_version(examples, embedder_name, heads_params):
     return hashlib.sha256((examples_hash(examples) + settings).encode()).hexdigest()[:12]
 
 
-def document_proba(heads, doc):
+def fit_heads(docs, texts, labels, **heads_params):
+    """Fit the features and the heads on embedded documents, their texts and their labels."""
+    features = TextFeatures().fit(texts)
+    vectors = np.stack([d.vector for d in docs])
+    heads = UseCaseHeads(**heads_params).fit(features.transform(vectors, texts), labels)
+    return features, heads
+
+
+def document_rows(features, heads, doc, text):
+    """``predict_proba`` rows of the whole document, each of its windows, then each of its sentences.
+
+    Every window reads the whole text's words: a window's word weights alone would add little and cost a pass.
+    """
+    vectors = np.vstack([doc.vector[None, :], doc.windows, doc.sentence_vectors])
+    texts = [text] * (1 + len(doc.windows)) + list(doc.sentences)
+    return heads.predict_proba(features.transform(vectors, texts))
+
+
+def document_proba(features, heads, doc, text):
     """One ``predict_proba`` row for a whole document (see :func:`combine_rows`)."""
-    return combine_rows(heads.predict_proba(np.vstack([doc.vector[None, :], doc.windows])))
+    return combine_rows(document_rows(features, heads, doc, text)[: 1 + len(doc.windows)])
 
 
 def combine_rows(rows):
@@ -61,7 +78,20 @@ def combine_rows(rows):
 
 def labels_of(example):
     """The label part of a training example."""
-    return {k: example[k] for k in ("domains", "audience", "prohibited", "chatbot", "minors")}
+    return {k: example[k] for k in LABEL_FIELDS}
+
+
+def unreadable_result(reason):
+    """The classification of a text the model cannot read: no label, every one uncertain, and why."""
+    return {
+        "domains": [], "domain_probabilities": {d: 0.0 for d in DOMAINS},
+        "audience": "business", "audience_probability": 0.0,
+        DECISIONS: False, f"{DECISIONS}_probability": 0.0, REVIEW: None, f"{REVIEW}_probability": 0.0,
+        "prohibited": None, "prohibited_probability": 0.0, "prohibited_category": PROHIBITED[0],
+        "prohibited_category_share": 0.0,
+        "chatbot": False, "chatbot_probability": 0.0, "minors": False, "minors_probability": 0.0,
+        "uncertain": list(DOMAINS) + list(SINGLE_LABELS), "unreadable": reason,
+    }
 
 
 class Classifier:
@@ -69,6 +99,7 @@ class Classifier:
 
     :param embedder: the embedder the heads were trained on.
     :param heads: a fitted :class:`UseCaseHeads`.
+    :param features: the fitted :class:`TextFeatures` the heads read.
     :param index: training vectors with their ids, texts and labels, for nearest-example explanations.
     :param version: the model version string.
     """
@@ -77,9 +108,10 @@ class Classifier:
     # classifying it costs no second forward pass.
     RECENT_VECTORS = 64
 
-    def __init__(self, embedder, heads, index, version, max_chars=MAX_CHARS):
+    def __init__(self, embedder, heads, index, version, features, max_chars=MAX_CHARS):
         self.embedder = embedder
         self.heads = heads
+        self.features = features
         self.index = index
         self.version = version
         self.max_chars = max_chars
@@ -89,10 +121,11 @@ class Classifier:
     @classmethod
     def train(cls, examples, embedder, progress=None, **heads_params):
         """Embed ``examples`` and fit the heads on them."""
-        docs = embedder.embed_documents([e["text"] for e in examples], progress=progress)
+        texts = [e["text"] for e in examples]
+        docs = embedder.embed_documents(texts, progress=progress)
         vectors = np.stack([d.vector for d in docs]).astype(np.float32)
         labels = [labels_of(e) for e in examples]
-        heads = UseCaseHeads(**heads_params).fit(vectors, labels)
+        features, heads = fit_heads(docs, texts, labels, **heads_params)
         index = {
             "vectors": vectors,
             "ids": [e["id"] for e in examples],
@@ -100,24 +133,32 @@ class Classifier:
             "labels": labels,
         }
         version = model_version(examples, embedder.name, heads.get_params())
-        return cls(embedder, heads, index, version)
-
+        return cls(embedder, heads, index, version, features)
 
     def classify_many(self, texts):
         """Classify several descriptions; each must be valid (see :meth:`classify`)."""
         cleaned = [clean_text(t, self.max_chars) for t in texts]
-        docs = self.embedder.embed_documents(cleaned)
-        self._remember(cleaned, [doc.vector for doc in docs])
+        reasons = [unreadable_reason(t) for t in cleaned]
+        readable = [t for t, why in zip(cleaned, reasons) if why is None]
+        embedded = self.embedder.embed_documents(readable) if readable else []
+        self._remember(readable, [doc.vector for doc in embedded])
+        docs = iter(embedded)
         results = []
-        for doc in docs:
+        for text, why in zip(cleaned, reasons):
+            if why is not None:
+                results.append({**unreadable_result(why), "explanation": {"nearest": [], "sentences": []},
+                                "model_version": self.version})
+                continue
+            doc = next(docs)
             # One call scores the document, its windows and its sentences together.
-            rows = self.heads.predict_proba(np.vstack([doc.vector[None, :], doc.windows, doc.sentence_vectors]))
+            rows = document_rows(self.features, self.heads, doc, text)
             split = 1 + len(doc.windows)
             result = self.heads.decide(combine_rows(rows[:split]))
             result["explanation"] = {
                 "nearest": nearest_examples(self.index, doc.vector),
                 "sentences": supporting_sentences(result, doc.sentences, rows[split:]),
             }
+            result["unreadable"] = None
             result["model_version"] = self.version
             results.append(result)
         return results
@@ -151,52 +192,27 @@ class Classifier:
                 self._recent.popitem(last=False)
 
     def save(self, path):
-        """Write the model to ``path`` in skops format (no pickle), atomically."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {
-            "format": FORMAT,
-            "version": self.version,
-            "embedder": self.embedder.name,
-            "heads": self.heads,
-            "index_vectors": self.index["vectors"],
-            "index_ids": self.index["ids"],
-            "index_texts": self.index["texts"],
-            "index_labels": json.dumps(self.index["labels"]),
-        }
-        tmp = path.with_name(path.name + ".tmp")
-        skops.io.dump(payload, tmp)
-        tmp.replace(path)
-        return path
+        """Write the model to ``path`` (arrays and JSON, no pickle), atomically."""
+        return modelfile.dump(path, version=self.version, embedder=self.embedder.name, features=self.features,
+                              heads=self.heads, index=self.index, format_version=FORMAT)
 
     @classmethod
     def load(cls, path, embedder):
         """Read a model saved by :meth:`save`.
 
-        :raises ModelFileError: when the file is missing, corrupt, holds untrusted types or was trained
-            with another embedder.
+        :raises ModelFileError: when the file is missing or unreadable, of another format, or was trained with
+            another embedder.
         """
         path = Path(path)
         if not path.is_file():
             raise ModelFileError(f"No saved model at {path}.")
         try:
-            untrusted = skops.io.get_untrusted_types(file=path)
-            unexpected = sorted(set(untrusted) - set(TRUSTED_TYPES))
-            if unexpected:
-                raise ModelFileError(f"{path} holds types that are not trusted: {', '.join(unexpected)}.")
-            payload = skops.io.load(path, trusted=untrusted)
-        except ModelFileError:
-            raise
-        except Exception as exc:  # skops reports corrupt archives through several exception types
-            raise ModelFileError(f"The saved model {path} could not be read ({exc.__class__.__name__}).") from exc
-        if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+            meta, features, heads, index = modelfile.load(path)
+        except modelfile.ModelFormatError as exc:
+            raise ModelFileError(f"The saved model {path} could not be read: {exc}") from exc
+        if meta.get("format") != FORMAT:
             raise ModelFileError(f"{path} is not a model file of format {FORMAT}.")
-        if payload["embedder"] != embedder.name:
-            raise ModelFileError(f"{path} was trained with {payload['embedder']}, not {embedder.name}.")
-        index = {
-            "vectors": np.asarray(payload["index_vectors"], dtype=np.float32),
-            "ids": list(payload["index_ids"]),
-            "texts": list(payload["index_texts"]),
-            "labels": json.loads(payload["index_labels"]),
-        }
-        return cls(embedder, payload["heads"], index, payload["version"])
+        if meta["embedder"] != embedder.name:
+            raise ModelFileError(f"{path} was trained with {meta['embedder']}, not {embedder.name}.")
+        index["vectors"] = np.asarray(index["vectors"], dtype=np.float32)
+        return cls(embedder, heads, index, meta["version"], features)

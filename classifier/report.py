@@ -31,12 +31,13 @@ def _pct(x):
     return f"{100 * x:.1f}"
 
 
-def render_markdown(scores, meta, overrides=None):
+def render_markdown(scores, meta, overrides=None, real=None):
     """The report text.
 
     :param scores: system -> the dict returned by :func:`classifier.evaluate.score`.
     :param meta: a dict with ``examples``, ``folds``, ``model_version``, ``embedder``, ``seconds`` and ``chart``.
     :param overrides: when the reviewers' corrections were evaluated, the dict :func:`render_overrides` takes.
+    :param real: the real-text validation figures: ``examples``, ``systems``, ``scores`` and ``end_to_end``.
     """
     lines = [
         "# Classifier evaluation",
@@ -72,9 +73,55 @@ def render_markdown(scores, meta, overrides=None):
         f"![per-label F1 and prohibited confusion matrix]({meta['chart']})",
         "",
     ]
+    if real is not None:
+        lines += render_real(real)
     if overrides is not None:
         lines += render_overrides(scores["embedding"], overrides, meta["folds"])
     return "\n".join(lines)
+
+
+REAL_ROWS = ROWS[:3] + (
+    ("Decisions about individuals accuracy", lambda s: s["decisions_accuracy"]),
+    ("Decisions about individuals F1", lambda s: s["per_label"]["decisions_about_individuals"]["f1"]),
+    ("Harmless cases called prohibited", lambda s: s["harmless_called_prohibited"]),
+) + ROWS[3:]
+
+
+def render_real(real):
+    """The section on the real-text validation set, as a list of Markdown lines."""
+    systems = real["systems"]
+    names = [_NAMES.get(s, s) for s in systems]
+    lines = [
+        "## Real descriptions (validation set)",
+        "",
+        f"{real['examples']} hand-labelled real descriptions (`data/validation/real.jsonl`) that never enter "
+        "training. The three systems above are trained on every training example and tested here once.",
+        "",
+        "| figure | " + " | ".join(names) + " |",
+        "| --- | " + " | ".join("---:" for _ in systems) + " |",
+    ]
+    for name, get in REAL_ROWS:
+        lines.append(f"| {name} | " + " | ".join(_pct(get(real["scores"][s])) for s in systems) + " |")
+    lines += ["", "| label | support | " + " | ".join(f"{n} P / R / F1" for n in names) + " |",
+              "| --- | ---: | " + " | ".join("---" for _ in systems) + " |"]
+    for label in DOMAINS + ("decisions_about_individuals", "chatbot", "minors"):
+        cells = []
+        for s in systems:
+            m = real["scores"][s]["per_label"][label]
+            cells.append(f"{_pct(m['precision'])} / {_pct(m['recall'])} / {_pct(m['f1'])}")
+        support = real["scores"][systems[0]]["per_label"][label]["support"]
+        lines.append(f"| {label} | {support} | " + " | ".join(cells) + " |")
+    lines += ["", "### End to end", "",
+              "Each case is assessed by the policy packs in force today twice: on the predicted facts (with the "
+              "classifier's uncertainty) and on the labelled facts, with no questionnaire answers, as through the "
+              "API with only a description.", "",
+              "| system | vendor | verdict equal | needs_review from uncertainty | needs_review where the labels "
+              "give a clear verdict |", "| --- | --- | ---: | ---: | ---: |"]
+    for s, name in zip(systems, names):
+        for vendor, e in real["end_to_end"][s].items():
+            lines.append(f"| {name} | {vendor} | {_pct(e['agreement'])} | {_pct(e['review_from_uncertainty'])} | "
+                         f"{_pct(e['review_needless'])} |")
+    return lines + [""]
 
 
 def render_overrides(shipped, overrides, folds):

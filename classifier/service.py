@@ -11,8 +11,9 @@ from flask import current_app
 from threadpoolctl import threadpool_limits
 
 from .dataset import load_examples
-from .embedders import MiniLMEmbedder, ModelMissingError
+from .embedders import ModelMissingError
 from .model import UseCaseHeads
+from .onnx_embedder import OnnxEmbedder
 from .overrides import merge
 from .predictor import Classifier, ModelFileError, model_version
 from .text import DescriptionError
@@ -26,13 +27,24 @@ logger = logging.getLogger(__name__)
 
 
 def make_embedder(config):
-    """The embedder the settings ask for: an injected instance, else all-MiniLM-L6-v2."""
-    return config.get("EMBEDDER") or MiniLMEmbedder(config.get("EMBEDDING_MODEL_PATH") or None)
+    """The embedder the settings ask for: an injected instance, else all-MiniLM-L6-v2 on ONNX Runtime."""
+    return config.get("EMBEDDER") or OnnxEmbedder(config["MODEL_DIR"], precision=config.get("EMBEDDER_PRECISION") or
+                                                  "int8", path=config.get("EMBEDDING_MODEL_PATH") or None)
+
+
+def prepare_embedder(config, echo=print):
+    """:func:`make_embedder`, with its ONNX export made first when it is missing or damaged (this needs torch)."""
+    embedder = make_embedder(config)
+    if isinstance(embedder, OnnxEmbedder):
+        from .export import export
+
+        export(embedder, echo=echo)
+    return embedder
 
 
 def model_file(model_dir, version):
     """Where the model of ``version`` is saved."""
-    return Path(model_dir) / f"classifier-{version}.skops"
+    return Path(model_dir) / f"classifier-{version}.npz"
 
 
 def expected_version(examples, embedder):
@@ -118,7 +130,7 @@ def train_and_save(config, embedder=None, force=False, progress_factory=None, ec
         :func:`classifier.overrides.merge`); None trains on the shipped examples only.
     :param progress_factory: called with the number of documents, returns a callable advanced per document.
     """
-    embedder = embedder or make_embedder(config)
+    embedder = embedder or prepare_embedder(config, echo)
     shipped = load_examples(config["TRAINING_DATA"])
     base_version = expected_version(shipped, embedder)
     examples, summary = shipped, {"training": "shipped", "examples": len(shipped), "replaced": 0, "added": 0}

@@ -8,7 +8,7 @@ no prediction). An answer beats a prediction and an override beats both.
 import datetime
 from dataclasses import dataclass
 
-from classifier.labels import DOMAINS, PROHIBITED
+from classifier.labels import DECISIONS, DOMAINS, PROHIBITED, REVIEW
 
 __all__ = [
     "DOMAINS",
@@ -24,10 +24,12 @@ __all__ = [
 ]
 
 VENDORS = ("anthropic", "openai")
-CLASSIFIER_FACTS = ("domains", "audience", "prohibited", "chatbot", "minors")
+# Facts the classifier predicts; a prediction it is unsure of sends the rules that read it to review.
+CLASSIFIER_FACTS = ("domains", "audience", DECISIONS, "prohibited", "chatbot", "minors")
 PROBABILITY_FACTS = (
     "domain_probabilities",
     "audience_probability",
+    f"{DECISIONS}_probability",
     "prohibited_probability",
     "chatbot_probability",
     "minors_probability",
@@ -159,7 +161,10 @@ def _predicted(classification):
         facts["domains"] = {"value": [], "source": "missing", "uncertain": True,
                             "uncertain_domains": list(DOMAINS)}
     facts["domain_probabilities"] = {"value": probs, "source": "predicted" if probs else "missing"}
-    for name in ("audience", "prohibited", "chatbot", "minors"):
+    for name in CLASSIFIER_FACTS[1:]:
+        if name == DECISIONS and name not in cls:
+            # Models before this fact was predicted did not give it: it keeps its default, as it did then.
+            continue
         fact = FACTS[name]
         value = cls.get(name)
         if fact.kind == "bool":
@@ -177,6 +182,9 @@ def _predicted(classification):
         else:
             # No prediction is as good as an uncertain one: a human (or an answer) must settle it.
             facts[name] = {"value": fact.default, "source": "missing", "uncertain": True}
+    # Predicted only where the text says whether a qualified person checks the outputs; else it stays unknown.
+    if isinstance(cls.get(REVIEW), bool):
+        facts[REVIEW] = {"value": cls[REVIEW], "source": "predicted", "uncertain": False}
     return facts
 
 

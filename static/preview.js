@@ -20,7 +20,12 @@
         if (request !== latest) return;
         box.hidden = false;
         if (r.error) { text.textContent = r.error; return; }
+        if (r.unreadable) {
+          text.textContent = "The classifier cannot read this (" + r.unreadable + "): a reviewer will decide.";
+          return;
+        }
         text.textContent = "Domains: " + (r.domains.join(", ") || "none") + ". Audience: " + r.audience +
+          ". Decides about individuals: " + (r.decisions_about_individuals ? "yes" : "no") +
           ". Chatbot: " + (r.chatbot ? "yes" : "no") + ". Minors: " + (r.minors ? "yes" : "no") +
           ". Prohibited: " + (r.prohibited || "none") + "." +
           (r.uncertain.length ? " Unsure about: " + r.uncertain.join(", ") + "." : "");

@@ -9,6 +9,7 @@ import json
 import statistics
 
 import rules
+from classifier.labels import DECISIONS, LABEL_FIELDS
 
 from . import audit
 from .cases import CaseNotFound, TransitionError, check_version, set_state, write_transaction
@@ -200,7 +201,7 @@ def _taken_up(cases, overridden):
     return [c for c in cases if c["state"] != "submitted" or c.get("assignee_email") or c["id"] in overridden]
 
 
-LABELS = ("domains", "audience", "prohibited", "chatbot", "minors")
+LABELS = LABEL_FIELDS
 
 
 def fact_disagreement(cases, db):
@@ -233,7 +234,9 @@ def labelled_examples(db):
     examples = []
     for row in rows:
         facts = json.loads(row["facts"] or "{}")
-        example = {"id": f"case-{row['id']}", "text": row["description"]}
+        example = {"id": f"case-{row['id']}", "text": row["description"], "source": "case"}
         example.update({name: facts.get(name, {}).get("value") for name in LABELS})
+        # Cases assessed before this fact was predicted hold no value for it; the rules read it as false.
+        example[DECISIONS] = bool(example[DECISIONS])
         examples.append(example)
     return examples

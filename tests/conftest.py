@@ -88,6 +88,17 @@ def real_embedder():
     return MiniLMEmbedder().load()
 
 
+@pytest.fixture(scope="session")
+def served_embedder(tmp_path_factory):
+    """all-MiniLM-L6-v2 as the service runs it: exported to int8 ONNX and read by ONNX Runtime."""
+    from classifier.export import export
+    from classifier.onnx_embedder import OnnxEmbedder
+
+    embedder = OnnxEmbedder(tmp_path_factory.mktemp("models"), precision="int8")
+    export(embedder, echo=lambda message: None)
+    return embedder.load()
+
+
 # The browser tests' fixtures (live server, Chromium, signed-in visitors), defined once for the session.
 pytest_plugins = ["tests.browser_support"]
 

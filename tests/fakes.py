@@ -21,6 +21,9 @@ KEYWORDS = {
     "chatbot": ("chatbot", "chat", "assistant", "conversational", "bot"),
     "minors": ("kids", "children", "teens", "students", "teenagers"),
     "prohibited": ("malware", "ransomware", "phishing", "scam", "weapon", "bomb"),
+    "decisions": ("ranks", "decides", "scores", "screens"),
+    "review_yes": ("signs",),
+    "review_no": ("automatically",),
 }
 
 
@@ -67,21 +70,29 @@ def tiny_examples():
             for variant in range(4):
                 chatbot = variant == 1
                 minors = variant == 2 and audience == "consumer"
+                decides = variant == 3
+                review = {0: True, 3: False}.get(variant) if domain else None
                 text = f"Product {n}: {topic} {who}."
                 if chatbot:
                     text += " It is a conversational chatbot assistant."
                 if minors:
                     text += " Kids and teenagers use it."
+                if decides:
+                    text += " It ranks and scores each person and decides."
+                if review is not None:
+                    text += " An expert signs every output." if review else " Outputs go out automatically."
                 examples.append(
                     {"id": f"t{n}", "text": text, "domains": [domain] if domain else [], "audience": audience,
-                     "prohibited": None, "chatbot": chatbot, "minors": minors}
+                     "decisions_about_individuals": decides, "qualified_human_review": review,
+                     "prohibited": None, "chatbot": chatbot, "minors": minors, "source": "written"}
                 )
                 n += 1
     for category, what in _PROHIBITED.items():
         for variant in range(6):
             examples.append(
                 {"id": f"t{n}", "text": f"Tool {n} to {what} at scale for people, run {variant}.", "domains": [],
-                 "audience": "consumer", "prohibited": category, "chatbot": False, "minors": False}
+                 "audience": "consumer", "decisions_about_individuals": False, "qualified_human_review": None,
+                 "prohibited": category, "chatbot": False, "minors": False, "source": "written"}
             )
             n += 1
     return examples

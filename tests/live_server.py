@@ -84,7 +84,7 @@ class LiveServer:
         self.port = self.port or free_port()
         target = "tests.live_app:create_app()" if self.fake_model else "app:create_app()"
         # The imports take most of a start; with the fake model the workers can share one import by forking.
-        # The real model is loaded per worker, as in production: torch's threads do not survive a fork.
+        # The real model is loaded per worker, as in production: an inference session's threads do not survive a fork.
         preload = ["--preload"] if self.fake_model else []
         log = open(self.log_path, "ab")  # handed to the child; closed in stop()
         self._log = log

@@ -161,3 +161,34 @@ def test_policies_lists_the_packs_in_force_with_rules_and_clauses(client, token)
     assert pack["rules"] and pack["clauses"][0]["quote"]
     assert all(":" in ref for rule in pack["rules"] for ref in rule["clauses"])
     assert client.get("/api/v1/policies?on=never", headers=bearer(token)).status_code == 422
+
+
+def test_classify_returns_the_new_facts_with_their_provenance(client, token):
+    text = ("A lawyer reviews the contract before court for customers and the public. It ranks and scores each "
+            "person and decides.")
+    body = client.post(URL, json={"description": text}, headers=bearer(token)).get_json()
+    classification = body["classification"]
+    for key in ("decisions_about_individuals", "decisions_about_individuals_probability", "qualified_human_review",
+                "prohibited_category", "prohibited_category_share", "unreadable"):
+        assert key in classification
+    assert classification["unreadable"] is None
+    assert body["facts"]["decisions_about_individuals"] == {
+        "value": classification["decisions_about_individuals"], "source": "predicted",
+        "probability": classification["decisions_about_individuals_probability"],
+        "uncertain": "decisions_about_individuals" in classification["uncertain"]}
+    answered = client.post(URL, json={"description": text, "answers": {"decisions_about_individuals": False}},
+                           headers=bearer(token)).get_json()
+    assert answered["facts"]["decisions_about_individuals"]["source"] == "answered"
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("Un asistente que responde a los clientes del banco sobre sus préstamos y tarjetas.", "language not supported"),
+    ("HR copilot", "too little to go on"),
+])
+def test_text_the_model_cannot_read_is_marked_uncertain_and_sent_to_review(client, token, text, reason):
+    body = client.post(URL, json={"description": text}, headers=bearer(token)).get_json()
+    classification = body["classification"]
+    assert classification["unreadable"] == reason
+    assert {"audience", "prohibited", "legal", "decisions_about_individuals"} <= set(classification["uncertain"])
+    assert body["facts"]["prohibited"]["uncertain"] is True
+    assert {v["verdict"] for v in body["assessment"]["vendors"].values()} == {"needs_review"}

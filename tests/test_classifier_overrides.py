@@ -8,6 +8,7 @@ from sqlite_utils import Database
 
 from classifier.dataset import DatasetError, load_examples
 from classifier.evaluate import agreement
+from classifier.labels import LABEL_FIELDS
 from classifier.overrides import merge, read_overrides_db, read_overrides_file
 from classifier.predictor import Classifier, ModelFileError
 from classifier.service import POINTER, expected_version, load_current, model_file
@@ -18,8 +19,9 @@ from tests.intake_support import submit
 
 
 def _example(eid, text, **labels):
-    return {"id": eid, "text": text, "domains": [], "audience": "business", "prohibited": None, "chatbot": False,
-            "minors": False, **labels}
+    return {"id": eid, "text": text, "domains": [], "audience": "business", "decisions_about_individuals": False,
+            "qualified_human_review": None, "prohibited": None, "chatbot": False, "minors": False, "source": "case",
+            **labels}
 
 
 def _write_jsonl(path, records):
@@ -95,7 +97,7 @@ def test_database_corrections_are_cases_with_a_predicted_fact_overridden(app, cl
 
 def _save(classifier, model_dir, version=None):
     if version is not None:
-        classifier = Classifier(classifier.embedder, classifier.heads, classifier.index, version)
+        classifier = Classifier(classifier.embedder, classifier.heads, classifier.index, version, classifier.features)
     classifier.save(model_file(model_dir, classifier.version))
     return classifier.version
 
@@ -115,7 +117,7 @@ def served(app, fake_classifier):
 
 def test_pointer_names_the_model_served(app, served):
     model_dir, base, other = served
-    _pointer(model_dir, version=other, file=f"classifier-{other}.skops", base_version=base)
+    _pointer(model_dir, version=other, file=f"classifier-{other}.npz", base_version=base)
     assert load_current(app.config).version == other
 
 
@@ -123,9 +125,9 @@ def test_pointer_names_the_model_served(app, served):
     "not json",
     json.dumps(["a list"]),
     json.dumps({"version": "../../etc", "file": "x", "base_version": "BASE"}),
-    json.dumps({"version": "OTHER", "file": "classifier-OTHER.skops", "base_version": "000000000000"}),
-    json.dumps({"version": "OTHER", "file": "../classifier-OTHER.skops", "base_version": "BASE"}),
-    json.dumps({"version": "fedcba987654", "file": "classifier-fedcba987654.skops", "base_version": "BASE"}),
+    json.dumps({"version": "OTHER", "file": "classifier-OTHER.npz", "base_version": "000000000000"}),
+    json.dumps({"version": "OTHER", "file": "../classifier-OTHER.npz", "base_version": "BASE"}),
+    json.dumps({"version": "fedcba987654", "file": "classifier-fedcba987654.npz", "base_version": "BASE"}),
 ])
 def test_an_unusable_pointer_falls_back_to_the_shipped_data_model(app, served, caplog, pointer):
     model_dir, base, other = served
@@ -137,7 +139,7 @@ def test_an_unusable_pointer_falls_back_to_the_shipped_data_model(app, served, c
 def test_a_pointer_to_a_model_holding_another_version_is_ignored(app, served, fake_classifier, caplog):
     model_dir, base, other = served
     model_file(model_dir, other).write_bytes(model_file(model_dir, base).read_bytes())
-    _pointer(model_dir, version=other, file=f"classifier-{other}.skops", base_version=base)
+    _pointer(model_dir, version=other, file=f"classifier-{other}.npz", base_version=base)
     assert load_current(app.config).version == base
     assert f"holds model {base}, not {other}" in caplog.text
 
@@ -145,7 +147,7 @@ def test_a_pointer_to_a_model_holding_another_version_is_ignored(app, served, fa
 def test_unusable_pointer_and_no_shipped_model_is_a_clear_error(app, served):
     model_dir, base, other = served
     model_file(model_dir, base).unlink()
-    _pointer(model_dir, version=other, file=f"classifier-{other}.skops", base_version="000000000000")
+    _pointer(model_dir, version=other, file=f"classifier-{other}.npz", base_version="000000000000")
     with pytest.raises(ModelFileError, match="No model trained on the current training data"):
         load_current(app.config)
 
@@ -258,7 +260,7 @@ def test_queue_shows_how_often_each_predicted_fact_was_overridden(app, client, a
     page = client.get("/review/").data.decode()
     assert "of the 2 a reviewer took up" in page
     table = page[page.index('<table class="disagreement">'):page.index("</table>")]
-    assert "<td>100%</td>" in table and "<td>50%</td>" in table and table.count("<td>0%</td>") == 3
+    assert "<td>100%</td>" in table and "<td>50%</td>" in table and table.count("<td>0%</td>") == len(LABEL_FIELDS) - 2
 
 
 def test_rates_count_a_resubmitted_case_as_taken_up():
@@ -270,4 +272,4 @@ def test_rates_count_a_resubmitted_case_as_taken_up():
     rates = {row["fact"]: row["rate"] for row in fact_disagreement(cases, db)["facts"]}
     assert rates["minors"] == 1.0 and rates["audience"] == 0.0
     assert fact_disagreement(cases[1:], db) == {"reviewed": 0, "facts": [
-        {"fact": f, "overridden": 0, "rate": None} for f in ("domains", "audience", "prohibited", "chatbot", "minors")]}
+        {"fact": f, "overridden": 0, "rate": None} for f in LABEL_FIELDS]}

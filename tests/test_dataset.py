@@ -8,7 +8,8 @@ from classifier.labels import DOMAINS, PROHIBITED
 from config import Config
 
 GOOD = {"id": "a", "text": "A chatbot for tenants", "domains": ["legal"], "audience": "consumer",
-        "prohibited": None, "chatbot": True, "minors": False}
+        "decisions_about_individuals": False, "qualified_human_review": None, "prohibited": None, "chatbot": True,
+        "minors": False, "source": "written"}
 
 
 def write(tmp_path, lines):
@@ -30,6 +31,11 @@ def test_loads_valid_file(tmp_path):
         (json.dumps({**GOOD, "id": "b", "audience": "everyone"}), "line 2: 'audience' must be one of"),
         (json.dumps({**GOOD, "id": "b", "prohibited": "jaywalking"}), "line 2: 'prohibited' must be null"),
         (json.dumps({**GOOD, "id": "b", "chatbot": "yes"}), "line 2: 'chatbot' must be true or false"),
+        (json.dumps({**GOOD, "id": "b", "decisions_about_individuals": None}),
+         "line 2: 'decisions_about_individuals' must be true or false"),
+        (json.dumps({**GOOD, "id": "b", "qualified_human_review": "maybe"}),
+         "line 2: 'qualified_human_review' must be true, false or null"),
+        (json.dumps({**GOOD, "id": "b", "source": "internet"}), "line 2: 'source' must be one of"),
         (json.dumps({k: v for k, v in GOOD.items() if k != "minors"} | {"id": "b"}), "line 2: missing field(s) minors"),
         (json.dumps({**GOOD, "id": "b", "colour": "red"}), "line 2: unknown field(s) colour"),
         (json.dumps({**GOOD, "id": "b", "text": "  "}), "line 2: 'text' must be"),
@@ -74,3 +80,20 @@ def test_shipped_training_data_is_valid_and_covers_every_label():
     assert len(set(texts)) == len(texts)
     lengths = sorted(len(t.split()) for t in texts)
     assert lengths[len(lengths) // 10] < 25 and lengths[-len(lengths) // 10] > 80
+    sources = Counter(e["source"] for e in examples)
+    # Real text is most of what the classifier will meet, so it must be a large part of what it learns from.
+    assert sources["usfed"] >= 1500 and sources["written"] >= 1098 + 600
+    decisions = Counter(e["decisions_about_individuals"] for e in examples)
+    assert decisions[True] >= 300 and decisions[False] >= 300
+    review = Counter(e["qualified_human_review"] for e in examples)
+    assert review[True] >= 100 and review[False] >= 50
+
+
+def test_validation_set_is_real_text_kept_out_of_training():
+    examples = load_examples(Config.TRAINING_DATA)
+    validation = load_examples(Config.VALIDATION_DATA)
+    assert len(validation) >= 300
+    assert {e["source"] for e in validation} <= {"usfed", "ai-tools-list"}
+    trained_texts = {" ".join(e["text"].split()) for e in examples}
+    assert not [e["id"] for e in validation if " ".join(e["text"].split()) in trained_texts]
+    assert not {e["id"] for e in validation} & {e["id"] for e in examples}

@@ -1,4 +1,4 @@
-"""The gunicorn settings file: how each worker's torch threads are chosen."""
+"""The gunicorn settings file: how each worker's inference threads are chosen."""
 
 import importlib.util
 from pathlib import Path
@@ -14,6 +14,6 @@ _spec.loader.exec_module(settings)
     (2, 2, None, 1), (8, 2, None, 4), (2, 1, None, 2), (3, 2, None, 1), (1, 4, None, 1), (None, 2, None, 1),
     (2, 2, "3", 3), (2, 2, "", 1), (2, 2, "0", 1),
 ])
-def test_torch_threads_split_the_cores_unless_set(cores, workers, setting, threads):
-    assert settings.torch_threads(cores, workers, setting) == threads
+def test_inference_threads_split_the_cores_unless_set(cores, workers, setting, threads):
+    assert settings.inference_threads(cores, workers, setting) == threads
 

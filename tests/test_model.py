@@ -1,10 +1,12 @@
 import numpy as np
 import pytest
 from scipy import sparse
+from scipy.special import expit, logit
 from sklearn.base import clone
 
-from classifier.labels import DOMAINS, PROHIBITED
-from classifier.model import COLUMNS, UseCaseHeads, build_pipeline
+from classifier.labels import DOMAINS, LABEL_FIELDS, PROHIBITED
+from classifier.model import COLUMNS, UseCaseHeads, build_pipeline, choose_band, shift_prior
+from classifier.predictor import labels_of
 from tests.fakes import FakeEmbedder, tiny_examples
 
 
@@ -13,13 +15,14 @@ def data():
     examples = tiny_examples()
     emb = FakeEmbedder()
     X = np.stack([d.vector for d in emb.embed_documents([e["text"] for e in examples])])
-    y = [{k: e[k] for k in ("domains", "audience", "prohibited", "chatbot", "minors")} for e in examples]
+    y = [labels_of(e) for e in examples]
     return X, y, examples
 
 
 def test_init_stores_params_unchanged_and_clone_round_trips():
-    heads = UseCaseHeads(kernel="linear", C=2.5, cv=3, band=0.1, random_state=7)
-    assert heads.get_params() == {"kernel": "linear", "C": 2.5, "cv": 3, "band": 0.1, "random_state": 7}
+    heads = UseCaseHeads(kernel="linear", C=2.5, cv=3, prohibited_prior=0.1, coin=0.6, random_state=7)
+    assert heads.get_params() == {"kernel": "linear", "C": 2.5, "cv": 3, "prohibited_prior": 0.1, "coin": 0.6,
+                                  "random_state": 7}
     assert clone(heads).get_params() == heads.get_params()
     pipe = build_pipeline(FakeEmbedder(), C=3.0)
     assert clone(pipe).get_params()["clf__C"] == 3.0
@@ -30,27 +33,31 @@ def test_fit_returns_self_and_learns_every_head(data):
     heads = UseCaseHeads()
     assert heads.fit(X, y) is heads
     assert list(heads.classes_) == list(COLUMNS)
-    assert set(heads.thresholds_) == set(DOMAINS) | {"consumer", "chatbot", "minors", "prohibited"}
+    assert set(heads.thresholds_) == set(DOMAINS) | {"consumer", "decisions_about_individuals", "chatbot", "minors",
+                                                     "review:yes", "review:no", "prohibited"}
     proba = heads.predict_proba(X)
     assert proba.shape == (len(X), len(COLUMNS))
-    prohibited_cols = [i for i, c in enumerate(COLUMNS) if c.startswith("prohibited:")]
-    np.testing.assert_allclose(proba[:, prohibited_cols].sum(axis=1), 1.0, atol=1e-6)
+    for prefix in ("prohibited:", "review:"):
+        cols = [i for i, c in enumerate(COLUMNS) if c.startswith(prefix)]
+        np.testing.assert_allclose(proba[:, cols].sum(axis=1), 1.0, atol=1e-6)
 
 
 @pytest.mark.parametrize("kernel", ["rbf", "linear"])
 def test_predicts_training_labels_it_can_separate(data, kernel):
     X, y, _ = data
     predicted = UseCaseHeads(kernel=kernel).fit(X, y).predict(X)
-    agree = np.mean([p == t for p, t in zip(predicted, y)])
-    assert agree > 0.9
+    assert set(predicted[0]) == set(LABEL_FIELDS)
+    for field in LABEL_FIELDS:
+        agree = np.mean([p[field] == t[field] for p, t in zip(predicted, y)])
+        assert agree > 0.85, field
 
 
 def test_unseen_labels_give_constant_heads():
     X = np.eye(6)[:, :4] + 0.01
-    y = [{"domains": [], "audience": "business", "prohibited": None, "chatbot": False, "minors": False}] * 6
-    heads = UseCaseHeads().fit(X, y)
-    out = heads.predict(X)[0]
-    assert out == {"domains": [], "audience": "business", "prohibited": None, "chatbot": False, "minors": False}
+    label = {"domains": [], "audience": "business", "decisions_about_individuals": False,
+             "qualified_human_review": None, "prohibited": None, "chatbot": False, "minors": False}
+    heads = UseCaseHeads().fit(X, [label] * 6)
+    assert heads.predict(X)[0] == label
 
 
 def test_accepts_sparse_features(data):
@@ -59,28 +66,82 @@ def test_accepts_sparse_features(data):
     np.testing.assert_allclose(heads.predict_proba(sparse.csr_matrix(X[:3])), heads.predict_proba(X[:3]))
 
 
-def test_decide_reports_labels_near_their_threshold(data):
-    X, y, _ = data
-    heads = UseCaseHeads(band=0.2).fit(X, y)
+def _row(**columns):
     row = np.zeros(len(COLUMNS))
-    row[COLUMNS.index("legal")] = heads.thresholds_["legal"] + 0.05
-    row[COLUMNS.index("consumer")] = 0.99
     row[COLUMNS.index("prohibited:none")] = 1.0
-    decided = heads.decide(row)
-    assert decided["domains"] == ["legal"]
-    assert "legal" in decided["uncertain"] and "audience" not in decided["uncertain"]
-    assert decided["prohibited"] is None and decided["prohibited_probability"] == 1.0
+    row[COLUMNS.index("review:unstated")] = 1.0
+    for name, value in columns.items():
+        row[COLUMNS.index(name.replace("__", ":"))] = value
+    return row
 
 
-def test_decide_names_the_top_prohibited_category(data):
+def test_decide_reports_labels_inside_their_band_only(data):
     X, y, _ = data
     heads = UseCaseHeads().fit(X, y)
-    row = np.zeros(len(COLUMNS))
-    row[COLUMNS.index("prohibited:cyber_malicious")] = 0.9
-    row[COLUMNS.index("prohibited:none")] = 0.1
+    heads.bands_ = {**heads.bands_, "legal": 0.1, "consumer": 0.0}
+    decided = heads.decide(_row(legal=heads.thresholds_["legal"] + 0.05, consumer=0.99))
+    assert decided["domains"] == ["legal"]
+    assert "legal" in decided["uncertain"] and "audience" not in decided["uncertain"]
+    assert decided["prohibited"] is None and decided["prohibited_probability"] == 0.0
+    far = heads.decide(_row(legal=heads.thresholds_["legal"] + 0.2, consumer=0.99))
+    assert "legal" not in far["uncertain"]
+
+
+def test_prohibited_probability_is_the_chance_of_any_prohibited_use(data):
+    """A flag shown with "probability 0.12" read as 12 % when 0.12 was only the top category's share."""
+    X, y, _ = data
+    heads = UseCaseHeads().fit(X, y)
+    row = _row(prohibited__none=0.1, prohibited__cyber_malicious=0.6, prohibited__fraud_scams_spam=0.3)
     decided = heads.decide(row)
-    assert decided["prohibited"] == "cyber_malicious" and decided["prohibited_probability"] == 0.9
+    assert decided["prohibited"] == "cyber_malicious"
+    assert decided["prohibited_probability"] == pytest.approx(0.9)
+    assert decided["prohibited_category"] == "cyber_malicious"
+    assert decided["prohibited_category_share"] == pytest.approx(0.6 / 0.9, abs=1e-4)
     assert set(PROHIBITED) >= {decided["prohibited"]}
+
+
+def test_a_weak_prohibited_signal_is_not_a_flag(data):
+    X, y, _ = data
+    heads = UseCaseHeads().fit(X, y)
+    decided = heads.decide(_row(prohibited__none=0.88, prohibited__election_political=0.12))
+    assert decided["prohibited"] is None
+    assert decided["prohibited_probability"] == pytest.approx(0.12)
+
+
+def test_review_is_predicted_only_when_the_text_says_so(data):
+    X, y, _ = data
+    heads = UseCaseHeads().fit(X, y)
+    assert heads.decide(_row())["qualified_human_review"] is None
+    said_yes = heads.decide(_row(review__yes=0.95, review__unstated=0.05))
+    said_no = heads.decide(_row(review__no=0.95, review__unstated=0.05))
+    assert said_yes["qualified_human_review"] is True and said_no["qualified_human_review"] is False
+
+
+def test_shift_prior_moves_the_odds_by_the_ratio_of_the_rates():
+    p = np.array([0.2, 0.5, 0.9])
+    np.testing.assert_allclose(shift_prior(p, 0.2, 0.2), p)
+    shifted = shift_prior(p, 0.2, 0.04)
+    assert (shifted < p).all()
+    odds_ratio = np.exp(logit(shifted) - logit(p))
+    np.testing.assert_allclose(odds_ratio, (0.04 / 0.96) / (0.2 / 0.8))
+
+
+def test_the_prohibited_head_is_calibrated_to_the_real_world_rate(data):
+    X, y, _ = data
+    rare = UseCaseHeads(prohibited_prior=0.01).fit(X, y)
+    common = UseCaseHeads(prohibited_prior=0.5).fit(X, y)
+    none = COLUMNS.index("prohibited:none")
+    assert (1 - rare.predict_proba(X)[:, none] <= 1 - common.predict_proba(X)[:, none] + 1e-12).all()
+
+
+def test_choose_band_covers_only_where_answers_are_a_coin_flip():
+    rng = np.random.default_rng(0)
+    scores = rng.uniform(0, 1, 4000)
+    # Far from 0.5 the label follows the score; within 0.05 of it the label is random.
+    y = np.where(np.abs(scores - 0.5) < 0.05, rng.integers(0, 2, 4000), scores >= 0.5).astype(int)
+    band = choose_band(y, scores, 0.5, coin=0.6)
+    assert 0.03 <= band <= 0.07
+    assert choose_band((scores >= 0.5).astype(int), scores, 0.5) == 0.0
 
 
 def test_pipeline_runs_end_to_end_on_text(data):
@@ -95,21 +156,19 @@ def test_serving_path_matches_the_fitted_estimators(data, kernel):
     X, y, _ = data
     heads = UseCaseHeads(kernel=kernel).fit(X, y)
     fast = heads.predict_proba(X)
-    for i, name in enumerate(COLUMNS[:10]):
+    for i, name in enumerate(COLUMNS[:11]):
         head = heads.heads_[name]
         expected = np.full(len(X), head) if isinstance(head, float) else head.predict_proba(X)[:, 1]
         np.testing.assert_allclose(fast[:, i], expected, atol=1e-9, err_msg=name)
     lr = heads.prohibited_.predict_proba(X)
     classes = list(heads.prohibited_.classes_)
     got = np.column_stack([fast[:, COLUMNS.index(f"prohibited:{cat}")] for cat in classes])
-    if kernel == "linear":
-        assert "any_prohibited" not in heads.heads_
-        np.testing.assert_allclose(got, lr, atol=1e-9)
-        return
-    # The RBF heads average a binary "prohibited at all" detector into the multinomial head's risk.
+    # The multinomial head's risk is averaged with the detector, Platt-scaled, then moved to the real-world rate.
     detector = heads.heads_["any_prohibited"].predict_proba(X)[:, 1]
     lr_risk = 1 - lr[:, classes.index("none")]
-    risk = (lr_risk + detector) / 2
+    a, b = heads.risk_calibration_
+    raw = logit(np.clip((lr_risk + detector) / 2, 1e-6, 1 - 1e-6))
+    risk = shift_prior(expit(a * raw + b), heads.prohibited_rate_, heads.prohibited_prior)
     np.testing.assert_allclose(got[:, classes.index("none")], 1 - risk, atol=1e-9)
     others = [j for j, c in enumerate(classes) if c != "none"]
     np.testing.assert_allclose(got[:, others], lr[:, others] / lr_risk[:, None] * risk[:, None], atol=1e-9)

@@ -1,6 +1,5 @@
-import json
-import zipfile
 
+import numpy as np
 import pytest
 
 from classifier.cli import OUTPUT_KEYS
@@ -48,24 +47,24 @@ def test_odd_text_still_gets_a_result(fake_classifier, text):
 
 
 def test_save_and_load_round_trip(tmp_path, fake_classifier):
-    path = fake_classifier.save(tmp_path / "m.skops")
+    path = fake_classifier.save(tmp_path / "m.npz")
     loaded = Classifier.load(path, FakeEmbedder())
     text = "insurance claim underwriting for customers"
     assert loaded.classify(text) == fake_classifier.classify(text)
-    assert not (tmp_path / "m.skops.tmp").exists()
+    assert not list(tmp_path.glob("*.tmp"))
 
 
 def test_corrupt_or_missing_model_is_a_clear_error(tmp_path, fake_classifier):
     with pytest.raises(ModelFileError, match="No saved model"):
-        Classifier.load(tmp_path / "none.skops", FakeEmbedder())
-    bad = tmp_path / "bad.skops"
+        Classifier.load(tmp_path / "none.npz", FakeEmbedder())
+    bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a zip")
     with pytest.raises(ModelFileError, match="could not be read"):
         Classifier.load(bad, FakeEmbedder())
 
 
 def test_model_for_another_embedder_is_refused(tmp_path, fake_classifier):
-    path = fake_classifier.save(tmp_path / "m.skops")
+    path = fake_classifier.save(tmp_path / "m.npz")
 
     class Other(FakeEmbedder):
         name = "other"
@@ -74,17 +73,26 @@ def test_model_for_another_embedder_is_refused(tmp_path, fake_classifier):
         Classifier.load(path, Other())
 
 
-def test_untrusted_types_are_refused(tmp_path, fake_classifier):
-    path = fake_classifier.save(tmp_path / "m.skops")
-    with zipfile.ZipFile(path) as zf:
-        schema = json.loads(zf.read("schema.json"))
-        members = {n: zf.read(n) for n in zf.namelist()}
-    schema["content"]["heads"]["__module__"] = "os"
-    schema["content"]["heads"]["__class__"] = "system"
-    members["schema.json"] = json.dumps(schema).encode()
-    evil = tmp_path / "evil.skops"
-    with zipfile.ZipFile(evil, "w") as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    with pytest.raises(ModelFileError, match="not trusted"):
+def test_a_model_file_cannot_carry_code(tmp_path, fake_classifier):
+    """The format holds arrays and JSON only: a pickled object inside is refused, never unpickled."""
+    path = fake_classifier.save(tmp_path / "m.npz")
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    arrays["index.vectors"] = np.array([object()], dtype=object)
+    evil = tmp_path / "evil.npz"
+    with open(evil, "wb") as fh:
+        np.savez(fh, **arrays)
+    with pytest.raises(ModelFileError, match="could not be read"):
         Classifier.load(evil, FakeEmbedder())
+
+
+def test_rbf_heads_are_not_saved(tmp_path, fake_classifier):
+    from classifier.modelfile import ModelFormatError, dump
+
+    fake_classifier.heads.kernel = "rbf"
+    try:
+        with pytest.raises(ModelFormatError, match="linear"):
+            dump(tmp_path / "m.npz", version="v", embedder="e", features=fake_classifier.features,
+                 heads=fake_classifier.heads, index=fake_classifier.index, format_version=5)
+    finally:
+        fake_classifier.heads.kernel = "linear"

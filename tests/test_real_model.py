@@ -1,5 +1,9 @@
 """Integration tests with the real all-MiniLM-L6-v2 weights from the installed package."""
 
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -12,8 +16,8 @@ pytestmark = pytest.mark.model
 
 
 @pytest.fixture(scope="module")
-def real_classifier(real_embedder):
-    return Classifier.train(load_examples(Config.TRAINING_DATA), real_embedder)
+def real_classifier(served_embedder):
+    return Classifier.train(load_examples(Config.TRAINING_DATA), served_embedder)
 
 
 def test_embeddings_are_unit_vectors_with_sentence_detail(real_embedder):
@@ -90,3 +94,53 @@ def test_document_vectors_equal_sentence_transformers_own_encoding(real_embedder
     ours = np.stack([d.vector for d in real_embedder.embed_documents(texts)])
     theirs = real_embedder._model.encode(texts, normalize_embeddings=True)
     np.testing.assert_allclose(ours, theirs, atol=1e-4)
+
+
+@pytest.mark.parametrize("text", [
+    "A chatbot on our shoe shop's website that answers customers' questions about shipping times and returns.",
+    "Logistics platform: plans delivery routes and truck loads for our fleet, and predicts late shipments.",
+    "Tax-filing app that helps people photograph receipts and sort them into the categories of their annual return.",
+    "An English tutor app for children that practises vocabulary with short games and stories.",
+    "A civic guide on the city website that explains to residents how, where and by when to register to vote.",
+])
+def test_harmless_everyday_products_are_not_prohibited_nor_unsure_of_it(real_classifier, text):
+    result = real_classifier.classify(text)
+    assert result["prohibited"] is None
+    assert "prohibited" not in result["uncertain"]
+    assert result["prohibited_probability"] < 0.2
+
+
+@pytest.mark.parametrize(("text", "audience", "decides"), [
+    ("Internal tool for our recruiters: it reads every resume, ranks the applicants and rejects the bottom half.",
+     "business", True),
+    ("Chatbot on our bank's website that answers customers' questions about opening hours and card fees.",
+     "consumer", False),
+])
+def test_audience_is_who_receives_the_outputs_and_decisions_are_a_separate_fact(real_classifier, text, audience,
+                                                                                 decides):
+    result = real_classifier.classify(text)
+    assert result["audience"] == audience
+    assert result["decisions_about_individuals"] is decides
+
+
+def test_text_in_another_language_is_not_classified(real_classifier):
+    result = real_classifier.classify("Un asistente virtual que decide qué solicitudes de préstamo se aprueban.")
+    assert result["unreadable"] == "language not supported"
+    assert "prohibited" in result["uncertain"] and result["domains"] == []
+
+
+def test_a_saved_model_is_served_without_torch(real_classifier, served_embedder, tmp_path):
+    path = real_classifier.save(tmp_path / "classifier.npz")
+    code = (
+        "import sys, json\n"
+        "from classifier.onnx_embedder import OnnxEmbedder\n"
+        "from classifier.predictor import Classifier\n"
+        f"embedder = OnnxEmbedder({str(served_embedder.model_dir)!r}, precision='int8')\n"
+        f"result = Classifier.load({str(path)!r}, embedder).classify('Recruiters upload CVs and the model ranks "
+        "the applicants.')\n"
+        "print(json.dumps([result['domains'], 'torch' in sys.modules]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    domains, torch_loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    expected = real_classifier.classify("Recruiters upload CVs and the model ranks the applicants.")["domains"]
+    assert domains == expected and torch_loaded is False

@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from classifier.labels import LABEL_FIELDS
 from storage import drafts, get_db
 from tests.intake_support import USERS, submit
 
@@ -334,7 +335,8 @@ def test_overrides_export_as_labelled_examples(app, client, runner, submitted):
     assert len(lines) == 1
     example = lines[0]
     assert example["id"] == f"case-{submitted}" and example["minors"] is True
-    assert set(example) == {"id", "text", "domains", "audience", "prohibited", "chatbot", "minors"}
+    assert set(example) == {"id", "text", "source", *LABEL_FIELDS}
+    assert example["source"] == "case"
     assert example["text"] == _case(app, submitted)["description"]
 
 

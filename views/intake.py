@@ -65,7 +65,9 @@ def preview():
         result = get_classifier().classify(form.description.data)
     except (ModelFileError, ModelMissingError) as exc:
         return jsonify({"error": f"The classifier is not available: {exc}"}), 503
-    return jsonify({k: result[k] for k in ("domains", "audience", "prohibited", "chatbot", "minors", "uncertain")})
+    shown = ("domains", "audience", "decisions_about_individuals", "prohibited", "chatbot", "minors", "uncertain",
+             "unreadable")
+    return jsonify({k: result[k] for k in shown})
 
 
 def _assess(intake, classification=None):
