@@ -35,7 +35,7 @@ test: install chromium
 	$(BIN)/python -m pytest
 
 evaluate: install
-	$(BIN)/python -m classifier evaluate
+	$(BIN)/python -m classifier evaluate --compare reports/previous-model-validation.jsonl --compare-name "Previous model (0ad0ad85f018)"
 
 bench: install
 	$(BIN)/python bench/classify.py

@@ -24,12 +24,13 @@ class ModelMissingError(RuntimeError):
 
 @dataclass
 class DocumentEmbedding:
-    """One document's vectors: the pooled whole, each window, and each sentence."""
+    """One document's vectors: the pooled whole, each window, and each sentence; and each window's text."""
 
     vector: np.ndarray
     windows: np.ndarray
     sentences: list
     sentence_vectors: np.ndarray
+    window_texts: list = None
 
 
 def _normalise(matrix):
@@ -66,7 +67,7 @@ class BaseEmbedder:
             window_vecs, sentence_vecs = vectors[: len(joined)], vectors[len(joined) :]
             out.append(
                 DocumentEmbedding(
-                    _normalise(window_vecs.mean(axis=0)), window_vecs, sentences, sentence_vecs
+                    _normalise(window_vecs.mean(axis=0)), window_vecs, sentences, sentence_vecs, joined
                 )
             )
             if progress:
@@ -212,7 +213,8 @@ class MiniLMEmbedder(BaseEmbedder):
             wv = _normalise(np.stack([window_vecs[d, w] for w in range(len(windows))]))
             sv = _normalise(np.concatenate([sentence_vecs[d, w] for w in range(len(windows))]))
             sentences = [s for window in windows for s in window]
-            out.append(DocumentEmbedding(_normalise(wv.mean(axis=0)), wv, sentences, sv))
+            out.append(DocumentEmbedding(_normalise(wv.mean(axis=0)), wv, sentences, sv,
+                                         [" ".join(window) for window in windows]))
         return out
 
 

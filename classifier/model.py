@@ -20,6 +20,8 @@ BINARY_HEADS = DOMAINS + ("consumer", DECISIONS, "chatbot", "minors")
 REVIEW_CLASSES = ("yes", "no", "unstated")
 COLUMNS = (BINARY_HEADS + tuple(f"review:{c}" for c in REVIEW_CLASSES)
            + tuple(f"prohibited:{c}" for c in (NONE,) + PROHIBITED))
+# A domain's threshold is tuned on the real descriptions alone only when they hold this many of its cases.
+MIN_TUNING_POSITIVES = 20
 _GRID = np.round(np.arange(0.15, 0.86, 0.025), 3)
 _BANDS = np.round(np.arange(0.0, 0.201, 0.01), 3)
 
@@ -134,14 +136,18 @@ class UseCaseHeads(ClassifierMixin, BaseEstimator):
         splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
         return cross_val_predict(estimator, X, y, cv=splitter, method="predict_proba")
 
-    def fit(self, X, y):
+    def fit(self, X, y, tune_on=None):
         """Fit every head.
 
         :param X: an (n, dim) array of document vectors.
         :param y: a list of label dicts with the fields of :data:`classifier.labels.LABEL_FIELDS`.
+        :param tune_on: a boolean mask of the rows whose out-of-fold scores choose the domain thresholds and
+            bands (the real descriptions, which the service will meet); every row when None, and for a domain
+            with too few positives among them.
         """
         X = check_array(X, accept_sparse="csr", dtype=np.float64)
         y = list(y)
+        self.tune_on_ = np.ones(len(y), dtype=bool) if tune_on is None else np.asarray(tune_on, dtype=bool)
         self.heads_, self.thresholds_, self.bands_ = {}, {}, {}
         # What gamma="scale" would pick, fixed once so every head shares one kernel and the fast path can too.
         variance = X.multiply(X).mean() - X.mean() ** 2 if hasattr(X, "multiply") else X.var()
@@ -169,8 +175,9 @@ class UseCaseHeads(ClassifierMixin, BaseEstimator):
         if scores is None:
             self.thresholds_[name] = 0.5
             return
-        self.thresholds_[name] = _best_threshold(target, scores[:, 1], metric)
-        self.bands_[name] = choose_band(target, scores[:, 1], self.thresholds_[name], self.coin)
+        rows = self.tune_on_ if name in DOMAINS and target[self.tune_on_].sum() >= MIN_TUNING_POSITIVES else slice(None)
+        self.thresholds_[name] = _best_threshold(target[rows], scores[rows, 1], metric)
+        self.bands_[name] = choose_band(target[rows], scores[rows, 1], self.thresholds_[name], self.coin)
 
     def _fit_review(self, X, said):
         """What the text says about review: a stated answer is kept only when its probability passes a threshold."""
