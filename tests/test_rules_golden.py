@@ -78,16 +78,19 @@ for _pack in (A24, A25):
          {"law_enforcement_use": "back_office"}),
         (_pack, "impersonation_without_consent", {"simulates_real_person": True},
          {"simulates_real_person": True, "person_consent": True}),
-        # A resume screener deciding about candidates vs. the same domain used business-to-business.
-        (_pack, "high_risk_human_review",
-         {"domains": ["employment_housing"], "decisions_about_individuals": True},
-         {"domains": ["employment_housing"]}),
         (_pack, "chatbot_disclosure", {"chatbot": True}, {"chatbot": False}),
         (_pack, "minors_disclosure", {"minors": True}, {"audience": "consumer"}),
     ]
 # 2024: every listed integration discloses, whoever it serves.
 GOLDEN += [(A24, f"high_risk_{d}", {"domains": [d]}, {}) for d in DOMAINS]
 GOLDEN += [
+    # A resume screener deciding about candidates vs. the same domain used business-to-business.
+    (A24, "high_risk_human_review",
+     {"domains": ["employment_housing"], "decisions_about_individuals": True},
+     {"domains": ["employment_housing"]}),
+    # A benefits-eligibility assistant vs. a caseworker tool deciding nothing of the kind.
+    (A24, "government_decisions_high_risk", {"government_decisions": "public_assistance"},
+     {"government_decisions": "none"}),
     (A24, "high_risk_media", {"publishes_content_externally": True}, {"audience": "consumer"}),
     (A24, "security_testing_claimed",
      {"prohibited": "cyber_malicious", "security_testing_with_owner_consent": True},
@@ -99,16 +102,26 @@ GOLDEN += [
      {"political_content": "campaigning"}),
 ]
 # 2025: only consumer-facing outputs carry the high-risk requirements.
-GOLDEN += [(A25, f"high_risk_{d}", {"domains": [d], "audience": "consumer"}, {"domains": [d]})
-           for d in DOMAINS]
+# A decision about a person that only staff see is business-to-business.
+GOLDEN += [(A25, f"high_risk_{d}", {"domains": [d], "audience": "consumer"},
+            {"domains": [d], "decisions_about_individuals": True}) for d in DOMAINS]
 GOLDEN += [
+    (A25, "high_risk_human_review", {"domains": ["employment_housing"], "audience": "consumer"},
+     {"domains": ["employment_housing"], "decisions_about_individuals": True}),
+    (A25, "government_decisions_high_risk",
+     {"government_decisions": "migration_asylum", "audience": "consumer"},
+     {"government_decisions": "migration_asylum"}),
+    # Claimed consent against a malicious-operation flag: review, not an allowance.
+    (A25, "security_testing_claimed",
+     {"prohibited": "cyber_malicious", "security_testing_with_owner_consent": True},
+     {"security_testing_with_owner_consent": True}),
     (A25, "high_risk_media", {"publishes_content_externally": True, "audience": "consumer"},
      {"publishes_content_externally": True}),
     (A25, "agentic_same_prohibitions",
      {"agentic_actions": ["computer_use"], "prohibited": "weapons_illegal_goods"},
      {"agentic_actions": ["computer_use"]}),
     (A25, "security_testing_with_consent", {"security_testing_with_owner_consent": True},
-     {"prohibited": "cyber_malicious"}),
+     {"prohibited": "cyber_malicious", "security_testing_with_owner_consent": True}),
     (A25, "political_deception_or_targeting", {"prohibited": "election_political"},
      {"prohibited": "election_political", "political_content": "research_or_education"}),
     (A25, "political_flag_disputed",
@@ -216,6 +229,10 @@ SCREENER = {**HIRING, "audience": "consumer", "decisions_about_individuals": Tru
     # The B2B tool still discloses in 2024; in 2025 the requirements no longer reach it.
     (A24, HIRING, "allowed_with_safeguards", ["ai_use_disclosure"]),
     (A25, HIRING, "allowed", []),
+    # 2025: deciding about candidates is still B2B when only the employer sees the outputs.
+    (A24, {**HIRING, "decisions_about_individuals": True}, "allowed_with_safeguards",
+     ["ai_use_disclosure", "human_in_the_loop"]),
+    (A25, {**HIRING, "decisions_about_individuals": True}, "allowed", []),
     (OAI, SCREENER, "allowed_with_safeguards", ["human_in_the_loop"]),
     (OAI, {**SCREENER, "qualified_human_review": False}, "prohibited", []),
 ])
@@ -362,3 +379,75 @@ def test_on_accepts_a_datetime_or_iso_string(packs):
     by_date = rules.assess(facts, on=datetime.date(2025, 1, 1), packs=packs)
     assert rules.assess(facts, on=datetime.datetime(2025, 1, 1, 12), packs=packs) == by_date
     assert rules.assess(facts, on="2025-01-01", packs=packs) == by_date
+
+
+CONSENTED_ATTACK = {"prohibited": "cyber_malicious", "security_testing_with_owner_consent": True}
+
+
+@pytest.mark.parametrize("pack_id", [A24, A25, OAI])
+@pytest.mark.parametrize("agentic", [[], ["code_execution", "computer_use"]])
+def test_claimed_consent_never_clears_a_malicious_cyber_flag(packs, pack_id, agentic):
+    pack, result = run(packs, pack_id, {**CONSENTED_ATTACK, "agentic_actions": agentic})
+    answer = result["vendors"][pack.vendor]
+    assert answer["verdict"] == "needs_review"
+    assert "prohibited" in answer["needs_review_on"]
+    override = {"prohibited": {"value": None, "reason": "authorised pen test", "by": "rev"}}
+    facts = rules.build_facts(classification(prohibited="cyber_malicious"),
+                              {"vendors": [pack.vendor], "security_testing_with_owner_consent": True},
+                              override)
+    answer = rules.assess(facts, on=pack.effective_from, packs=packs)["vendors"][pack.vendor]
+    assert answer["verdict"] != "needs_review"
+
+
+def quotes(pack, rule_id):
+    rule = next(r for r in pack.rules if r.id == rule_id)
+    return " ".join(c.quote for c in rule.clauses)
+
+
+@pytest.mark.parametrize("pack_id", [A24, A25])
+@pytest.mark.parametrize("rule_id,words", [
+    ("prohibited_criminal_justice_law_enforcement",
+     ["facial recognition", "trustworthiness or social behavior", "infer people's emotions", "censor",
+      "biometric categorization", "parole"]),
+    ("prohibited_privacy_surveillance", ["Impersonate a human", "biometric or neural data"]),
+    ("prohibited_fraud_scams_spam", ["counterfeit", "spam", "multi-level marketing", "payday loans",
+                                     "academic dishonesty", "fake reviews"]),
+    ("prohibited_self_harm_psych", ["self-harm", "bully", "gore", "body image"]),
+])
+def test_a_flag_cites_the_bullets_its_category_covers(packs, pack_id, rule_id, words):
+    text = quotes(packs[pack_id], rule_id)
+    for word in words:
+        assert word in text, word
+
+
+@pytest.mark.parametrize("pack_id", [A24, A25])
+def test_healthcare_shows_the_wellness_exclusion(packs, pack_id):
+    pack, result = run(packs, pack_id, {"domains": ["healthcare"], "audience": "consumer"})
+    cited = [c["quote"] for s in result["vendors"]["anthropic"]["safeguards"] for c in s["clauses"]]
+    assert any(q.startswith("Wellness advice") for q in cited)
+
+
+def test_2025_assessment_labels_2024_wording(packs):
+    pack, result = run(packs, A25, {"law_enforcement_use": "missing_persons",
+                                    "domains": ["legal"], "audience": "consumer"})
+    clauses = [c for s in result["vendors"]["anthropic"]["safeguards"] for c in s["clauses"]]
+    older = [c for c in clauses if c["pack"] == A24]
+    assert older and all(f"{A24} wording" in c["section"] for c in older)
+    assert all("wording" not in c["section"] for c in clauses if c["pack"] == A25)
+    pack, result = run(packs, A24, {"domains": ["legal"]})
+    assert all("wording" not in c["section"]
+               for s in result["vendors"]["anthropic"]["safeguards"] for c in s["clauses"])
+
+
+def test_2025_human_review_no_longer_cites_the_2024_scope_sentence(packs):
+    rule = next(r for r in packs[A25].rules if r.id == "high_risk_human_review")
+    assert "human_in_the_loop_scope" not in [c.id for c in rule.clauses]
+    assert "decisions_about_individuals" not in json.dumps(rule.when)
+
+
+def test_consumer_terms_advice_says_no_more_than_its_clauses(packs):
+    pack = packs[ADV]
+    advisory = pack.advisories["consumer_plan_data_advisory"]
+    text = advisory.action + " ".join(r.description for r in pack.rules)
+    assert "exclude" not in text and "send customer data" not in text
+    assert "preference" in [c.id for c in advisory.clauses]
