@@ -68,7 +68,8 @@ def test_check_validates_an_extra_file_with_the_loaded_packs(runner, tmp_path):
 
 
 def test_explain_inline_json_shows_rule_and_fact(runner):
-    facts = {"chatbot": True, "vendors": ["openai"], "domains": ["legal"], "audience": "consumer"}
+    facts = {"chatbot": True, "vendors": ["openai"], "domains": ["legal"], "audience": "consumer",
+             "qualified_human_review": True}
     result = runner.invoke(args=["policies", "explain", json.dumps(facts), "--on", "2025-01-01"])
     assert result.exit_code == 0, result.output
     assert "openai: needs_review (pack openai-2023-02-15)" in result.output
@@ -158,7 +159,7 @@ def test_diff_accepts_a_file_and_rejects_nonsense(runner, tmp_path):
                    .replace("effective_from = 2023-02-15", "effective_from = 2025-01-01"))
     result = runner.invoke(args=["policies", "diff", "openai-2023-02-15", str(new)])
     assert result.exit_code == 0, result.output
-    assert "0 added, 0 removed, 0 changed, 29 unchanged" in result.output
+    assert "0 added, 0 removed, 0 changed, 38 unchanged" in result.output
     bad = runner.invoke(args=["policies", "diff", "openai-2023-02-15", "nope"])
     assert bad.exit_code == 2
     assert "neither a loaded pack id nor a pack file" in bad.output
@@ -208,10 +209,8 @@ def test_reassess_with_a_new_pack_file(app, runner, tmp_path):
     assert "openai-2026-01-01.toml: safeguard chatbot_disclosure: never emitted" in result.output
     new.write_text(text.replace('id = "openai-2023-02-15"', 'id = "openai-2026-01-01"')
                    .replace("effective_from = 2023-02-15", "effective_from = 2026-01-01")
-                   .replace('id = "ai_interaction_disclosure"\nwhen = { fact = "chatbot", '
-                            'equals = true }\nverdict = "allowed_with_safeguards"',
-                            'id = "ai_interaction_disclosure"\nwhen = { fact = "chatbot", '
-                            'equals = true }\nverdict = "needs_review"'))
+                   .replace('"converses_with_people", equals = true }] }\nverdict = "allowed_with_safeguards"',
+                            '"converses_with_people", equals = true }] }\nverdict = "needs_review"'))
     result = runner.invoke(args=["policies", "reassess", "--pack", str(new)])
     assert result.exit_code == 0, result.output
     assert "1 of 1 stored cases would change under openai-2026-01-01 on 2026-01-01" in (

@@ -10,7 +10,8 @@ from rules.facts import DOMAINS
 
 A24, A25, OAI = "anthropic-2024-06-06", "anthropic-2025-09-15", "openai-2023-02-15"
 ADV = "anthropic-consumer-terms-2025-09-28"
-CLASSIFIER_KEYS = {"domains", "audience", "prohibited", "chatbot", "minors", "uncertain"}
+CLASSIFIER_KEYS = {"domains", "audience", "prohibited", "chatbot", "minors", "uncertain", "uses",
+                   "possible_uses"}
 SIMPLE_CATEGORIES = ("child_safety", "critical_infrastructure", "violent_extremism_hate",
                      "privacy_surveillance", "weapons_illegal_goods", "self_harm_psych",
                      "misinformation", "fraud_scams_spam", "sexual_content")
@@ -163,29 +164,41 @@ GOLDEN += [
      {"government_decisions": "public_assistance", "qualified_human_review": False},
      {"government_decisions": "public_assistance"}),
     (OAI, "eligibility_decisions_reviewed",
-     {"domains": ["employment_housing"], "decisions_about_individuals": True},
-     {"domains": ["employment_housing"]}),
-    (OAI, "legal_advice_without_review",
-     {"domains": ["legal"], "audience": "consumer", "qualified_human_review": False},
-     {"domains": ["legal"], "audience": "consumer", "qualified_human_review": True}),
-    (OAI, "legal_advice_review", {"domains": ["legal"], "audience": "consumer"},
+     {"domains": ["employment_housing"], "decisions_about_individuals": True,
+      "qualified_human_review": True},
+     {"domains": ["employment_housing"], "decisions_about_individuals": True}),
+    # Tailored advice without review is disallowed whoever receives it: a B2B contract bot too.
+    (OAI, "legal_advice_without_review", {"domains": ["legal"], "qualified_human_review": False},
+     {"domains": ["legal"], "qualified_human_review": True}),
+    (OAI, "legal_advice_review", {"domains": ["legal"], "qualified_human_review": True},
      {"domains": ["legal"]}),
     (OAI, "financial_advice_without_review",
-     {"domains": ["finance"], "audience": "consumer", "qualified_human_review": False},
-     {"domains": ["finance"], "audience": "consumer"}),
-    (OAI, "financial_advice_review", {"domains": ["finance"], "audience": "consumer"},
-     {"domains": ["finance"], "audience": "consumer", "qualified_human_review": False}),
-    (OAI, "health_diagnosis_without_review",
-     {"domains": ["healthcare"], "audience": "consumer", "qualified_human_review": False},
-     {"domains": ["healthcare"], "qualified_human_review": False}),
-    (OAI, "health_diagnosis_review", {"domains": ["healthcare"], "audience": "consumer"},
-     {"domains": ["insurance"], "audience": "consumer"}),
+     {"domains": ["finance"], "qualified_human_review": False}, {"domains": ["finance"]}),
+    (OAI, "financial_advice_review", {"domains": ["finance"], "qualified_human_review": True},
+     {"domains": ["finance"], "qualified_human_review": False}),
+    # Telling someone they have a condition vs. a health service that does not.
+    (OAI, "health_diagnosis_or_treatment",
+     {"domains": ["healthcare"], "diagnosis_or_treatment": True, "qualified_human_review": True},
+     {"domains": ["healthcare"], "audience": "consumer", "diagnosis_or_treatment": False}),
+    (OAI, "life_threatening_triage", {"life_threatening_triage": True},
+     {"domains": ["healthcare"], "diagnosis_or_treatment": False, "life_threatening_triage": False}),
+    (OAI, "political_chatbot", {"chatbot": True, "political_content": "research_or_education"},
+     {"political_content": "research_or_education"}),
+    (OAI, "political_chatbot",
+     {"converses_with_people": True, "political_content": "research_or_education"},
+     {"converses_with_people": True}),
     (OAI, "consumer_disclaimer", {"domains": ["healthcare"], "audience": "consumer"},
      {"domains": ["healthcare"]}),
     (OAI, "consumer_disclaimer", {"domains": ["media"]}, {"publishes_content_externally": True}),
     (OAI, "ai_interaction_disclosure", {"chatbot": True}, {}),
+    # An internal assistant staff talk to must disclose too.
+    (OAI, "ai_interaction_disclosure", {"converses_with_people": True}, {"chatbot": False}),
     (OAI, "simulated_person_label", {"simulates_real_person": True},
-     {"simulates_real_person": True, "historical_public_figure": True}),
+     {"simulates_real_person": True, "historical_public_figure": True, "chatbot": True}),
+    # Synthetic speeches of a deceased president are no chatbot: the exemption does not apply.
+    (OAI, "simulated_person_label", {"simulates_real_person": True, "historical_public_figure": True},
+     {"simulates_real_person": True, "historical_public_figure": True,
+      "converses_with_people": True}),
     (OAI, "simulated_person_label", {"simulates_real_person": True},
      {"simulates_real_person": True, "person_consent": True}),
     (ADV, "consumer_plan_training", {"access_path": "consumer_plan"},
@@ -194,6 +207,18 @@ GOLDEN += [
      {"access_path": "consumer_plan", "handles_personal_data": True},
      {"access_path": "api_commercial", "handles_personal_data": True}),
 ]
+
+
+# Uses the policy names that no classifier label covers: each fires when known, not when denied.
+ACTIVITY_RULES = {"gambling": "gambling", "critical_infrastructure_operation": "operates_critical_infrastructure",
+                  "military_and_warfare": "military_use", "dating_app": "dating_app",
+                  "biometric_identification": "biometric_identification",
+                  "protected_characteristics": "protected_characteristics",
+                  "pseudo_pharmaceuticals": "pseudo_pharmaceuticals",
+                  "coordinated_inauthentic_behaviour": "coordinated_inauthentic_behaviour"}
+GOLDEN += [(OAI, rule, {fact: True}, {fact: False}) for rule, fact in ACTIVITY_RULES.items()]
+GOLDEN += [(OAI, rule, {"uses": [fact]}, {"possible_uses": [fact], fact: False})
+           for rule, fact in ACTIVITY_RULES.items()]
 
 
 def _case_id(case):
@@ -233,7 +258,8 @@ SCREENER = {**HIRING, "audience": "consumer", "decisions_about_individuals": Tru
     (A24, {**HIRING, "decisions_about_individuals": True}, "allowed_with_safeguards",
      ["ai_use_disclosure", "human_in_the_loop"]),
     (A25, {**HIRING, "decisions_about_individuals": True}, "allowed", []),
-    (OAI, SCREENER, "allowed_with_safeguards", ["human_in_the_loop"]),
+    (OAI, {**SCREENER, "qualified_human_review": True}, "allowed_with_safeguards",
+     ["human_in_the_loop"]),
     (OAI, {**SCREENER, "qualified_human_review": False}, "prohibited", []),
 ])
 def test_same_hiring_tool_consumer_and_b2b(packs, pack_id, case, verdict, safeguards):
@@ -451,3 +477,64 @@ def test_consumer_terms_advice_says_no_more_than_its_clauses(packs):
     text = advisory.action + " ".join(r.description for r in pack.rules)
     assert "exclude" not in text and "send customer data" not in text
     assert "preference" in [c.id for c in advisory.clauses]
+
+
+@pytest.mark.parametrize("fact", list(ACTIVITY_RULES.values()) + ["diagnosis_or_treatment",
+                                                                   "life_threatening_triage"])
+def test_a_possible_use_is_unknown_and_sends_openai_to_review_on_it(packs, fact):
+    pack, result = run(packs, OAI, {"possible_uses": [fact]})
+    answer = result["vendors"]["openai"]
+    assert answer["verdict"] == "needs_review"
+    assert answer["needs_review_on"] == [fact]
+    # Anthropic does not read these facts.
+    pack, result = run(packs, A25, {"possible_uses": [fact]})
+    assert result["vendors"]["anthropic"]["verdict"] == "allowed"
+    # Nothing flagged: an ordinary tool stays allowed.
+    pack, result = run(packs, OAI, {})
+    assert result["vendors"]["openai"]["verdict"] == "allowed"
+
+
+@pytest.mark.parametrize("fact", ACTIVITY_RULES.values())
+def test_a_submitter_cannot_deny_a_sure_use(packs, fact):
+    pack, result = run(packs, OAI, {"uses": [fact], fact: False})
+    answer = result["vendors"]["openai"]
+    assert answer["verdict"] == "needs_review"
+    assert answer["needs_review_on"] == [fact]
+    override = {fact: {"value": False, "reason": "no such use", "by": "rev"}}
+    facts = rules.build_facts(classification(uses=[fact]), {"vendors": ["openai"]}, override)
+    assert rules.assess(facts, on=pack.effective_from, packs=packs)["vendors"]["openai"]["verdict"] == "allowed"
+
+
+@pytest.mark.parametrize("case,verdict,review_on", [
+    # Unknown is not "no": the answer decides between allowed and prohibited, so it is asked.
+    ({"domains": ["legal"]}, "needs_review", ["qualified_human_review"]),
+    ({"domains": ["finance"], "audience": "consumer"}, "needs_review", ["qualified_human_review"]),
+    ({"domains": ["finance"], "decisions_about_individuals": True}, "needs_review",
+     ["qualified_human_review"]),
+    ({"government_decisions": "public_assistance"}, "needs_review", ["qualified_human_review"]),
+    # Unless the classifier read it from the text.
+    ({"domains": ["legal"], "qualified_human_review_predicted": True}, "allowed_with_safeguards", []),
+    ({"domains": ["legal"], "qualified_human_review_predicted": False}, "prohibited", []),
+    # Where it decides nothing, it is not asked.
+    ({"domains": ["media"]}, "allowed_with_safeguards", []),
+    ({}, "allowed", []),
+    # Health: review does not allow diagnosis; whether it diagnoses is unknown until said.
+    ({"domains": ["healthcare"], "audience": "consumer"}, "needs_review", ["diagnosis_or_treatment"]),
+    ({"domains": ["healthcare"], "audience": "consumer", "diagnosis_or_treatment": True,
+      "qualified_human_review": True}, "prohibited", []),
+    ({"domains": ["healthcare"], "audience": "consumer", "diagnosis_or_treatment": False},
+     "allowed_with_safeguards", []),
+    # A chatbot giving civic information may be giving campaign information.
+    ({"chatbot": True, "political_content": "research_or_education"}, "needs_review",
+     ["chatbot", "converses_with_people", "political_content"]),
+])
+def test_openai_unknowns_need_review_on_the_question(packs, case, verdict, review_on):
+    case = dict(case)
+    labels = {k: v for k, v in case.items() if k in CLASSIFIER_KEYS}
+    if "qualified_human_review_predicted" in case:
+        labels["qualified_human_review"] = case.pop("qualified_human_review_predicted")
+    answers = {k: v for k, v in case.items() if k not in CLASSIFIER_KEYS}
+    facts = rules.build_facts(classification(**labels), {"vendors": ["openai"], **answers})
+    answer = rules.assess(facts, on=ON, packs=packs)["vendors"]["openai"]
+    assert answer["verdict"] == verdict
+    assert answer["needs_review_on"] == review_on
