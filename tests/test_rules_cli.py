@@ -223,3 +223,27 @@ def test_explain_reads_stdin(runner):
                            input=json.dumps({"answers": {"vendors": ["openai"]}}))
     assert result.exit_code == 0, result.output
     assert list(json.loads(result.output)["vendors"]) == ["openai"]
+
+
+def test_reassess_rebuilds_facts_from_the_classification_answers_and_description(app, runner, tmp_path):
+    answers = {"vendors": ["openai"]}
+    with app.app_context():
+        facts = rules.build_facts(CONFIDENT, answers)
+        # Stored before the text was screened: an ordinary "allowed" case.
+        db = get_db()
+        db["cases"].insert({"title": "betting tips", "state": "submitted",
+                            "description": "An assistant that suggests sports bets and parlays to our users.",
+                            "classification": json.dumps(CONFIDENT), "answers": json.dumps(answers),
+                            "overrides": "{}", "facts": json.dumps(facts),
+                            "assessment": json.dumps({"vendors": {"openai": {
+                                "verdict": "allowed", "pack": "openai-2023-02-15", "safeguards": []}},
+                                "advisories": []})})
+    out = tmp_path / "changes.csv"
+    result = runner.invoke(args=["policies", "reassess", "--pack", "openai-2023-02-15", "--on", "2025-01-01",
+                                 "--csv", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "1 of 1 stored cases would change under openai-2023-02-15 on 2025-01-01" in result.output
+    with out.open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["title"], r["old_verdict"], r["new_verdict"]) for r in rows] == [
+        ("betting tips", "allowed", "needs_review")]
