@@ -28,6 +28,9 @@ def assess_description(description, answers, on, classification=None):
         raise ApiError(422, detail="Some fields are invalid.", errors=[field_error("description", str(exc))]) from None
     except (ModelFileError, ModelMissingError) as exc:
         raise ApiError(503, detail=f"The classifier is not available: {exc}") from None
+    if "possible_uses" not in classification:
+        # Until the classifier predicts these uses itself, the word screen says which the text could be.
+        classification = {**classification, "possible_uses": rules.possible_uses(description)}
     try:
         facts = rules.build_facts(classification, answers)
     except rules.FactError as exc:

@@ -45,6 +45,8 @@ class Classification(Open):
     qualified_human_review_probability: float | None = None
     unreadable: str | None = Field(None, description="why the text could not be classified (every label is then "
                                    "uncertain): 'language not supported' or 'too little to go on'")
+    possible_uses: list[str] | None = Field(None, description="uses the policies name that the text could "
+                                           "describe (gambling, military_use, ...): each is unknown until answered")
     chatbot: bool | None
     chatbot_probability: float | None
     minors: bool | None

@@ -127,8 +127,31 @@ class FollowUpForm(FlaskForm):
                                 validators=[_choose("an answer")])
     historical_public_figure = RadioField("Simulated person: is it a historical public figure?", choices=YES_NO,
                                           validators=[_choose("an answer")])
-    qualified_human_review = RadioField("Decisions: does a qualified professional review outputs before they "
-                                        "reach people?", choices=YES_NO, validators=[_choose("an answer")])
+    qualified_human_review = RadioField("Advice or decisions: does a qualified professional (lawyer, financial "
+                                        "adviser, decision-maker) review outputs before they reach people?",
+                                        choices=YES_NO, validators=[_choose("an answer")])
+    gambling = RadioField("Is it used for gambling or betting, or another activity with a high risk of financial "
+                          "loss?", choices=YES_NO, validators=[_choose("an answer")])
+    operates_critical_infrastructure = RadioField("Does it manage or operate critical infrastructure (energy, "
+                                                  "transport, water)?", choices=YES_NO,
+                                                  validators=[_choose("an answer")])
+    military_use = RadioField("Is it for military or warfare use?", choices=YES_NO,
+                              validators=[_choose("an answer")])
+    dating_app = RadioField("Is it a dating app or dating service?", choices=YES_NO,
+                            validators=[_choose("an answer")])
+    biometric_identification = RadioField("Does it identify or assess people from biometric data (face, voice, "
+                                          "fingerprint)?", choices=YES_NO, validators=[_choose("an answer")])
+    protected_characteristics = RadioField("Does it classify people by protected characteristics (race, religion, "
+                                           "sexual orientation, disability...)?", choices=YES_NO,
+                                           validators=[_choose("an answer")])
+    pseudo_pharmaceuticals = RadioField("Does it promote or sell pseudo-pharmaceuticals (miracle cures, unproven "
+                                        "remedies)?", choices=YES_NO, validators=[_choose("an answer")])
+    coordinated_inauthentic_behaviour = RadioField("Does it run or support networks of fake accounts or personas?",
+                                                   choices=YES_NO, validators=[_choose("an answer")])
+    diagnosis_or_treatment = RadioField("Health: does it tell people whether they have a condition, or how to cure "
+                                        "or treat it?", choices=YES_NO, validators=[_choose("an answer")])
+    life_threatening_triage = RadioField("Health: does it triage or handle life-threatening situations that need "
+                                         "immediate attention?", choices=YES_NO, validators=[_choose("an answer")])
 
 
 class CorrectionsForm(FlaskForm):

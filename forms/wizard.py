@@ -5,6 +5,9 @@ No routes here (views/intake.py drives it). A draft's ``intake`` is ``{step name
 
 from dataclasses import dataclass
 
+import rules
+from rules.facts import ACTIVITY_FACTS
+
 from . import steps
 
 
@@ -32,6 +35,27 @@ class Step:
         return form
 
 
+def _openai(intake):
+    return "openai" in (intake.get("product", {}).get("vendors") or [])
+
+
+def _description(intake):
+    return intake.get("description", {}).get("description") or ""
+
+
+def _could_be(name):
+    """Relevant when OpenAI is used and the description could describe the use ``name``."""
+    return lambda i: _openai(i) and name in rules.possible_uses(_description(i))
+
+
+def _review_matters(intake):
+    """Whether a qualified person's review can decide between allowed and prohibited for this draft."""
+    if intake.get("users", {}).get("decisions_about_individuals") == "yes":
+        return True
+    return _openai(intake) and ("government" in (intake.get("data", {}).get("areas") or [])
+                                or rules.advice_possible(_description(intake)))
+
+
 # Each follow-up question and the earlier answer that makes it relevant.
 FOLLOWUPS = {
     "age_assurance": lambda i: i.get("users", {}).get("minors") == "yes",
@@ -41,7 +65,8 @@ FOLLOWUPS = {
     "government_decisions": lambda i: "government" in (i.get("data", {}).get("areas") or []),
     "person_consent": lambda i: i.get("users", {}).get("simulates_real_person") == "yes",
     "historical_public_figure": lambda i: i.get("users", {}).get("simulates_real_person") == "yes",
-    "qualified_human_review": lambda i: i.get("users", {}).get("decisions_about_individuals") == "yes",
+    "qualified_human_review": _review_matters,
+    **{name: _could_be(name) for name in ACTIVITY_FACTS},
 }
 
 
@@ -108,6 +133,9 @@ def answers(intake):
                  "simulates_real_person"):
         if users.get(name) in _BOOL:
             facts[name] = _BOOL[users[name]]
+    if users.get("chatbot") == "yes":
+        # The question asks about anyone talking to it, staff included.
+        facts["converses_with_people"] = True
     if data.get("handles_personal_data") in _BOOL:
         facts["handles_personal_data"] = _BOOL[data["handles_personal_data"]]
     facts["agentic_actions"] = list(data.get("agentic_actions") or [])

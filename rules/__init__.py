@@ -20,6 +20,7 @@ from .facts import (
     coerce_facts,
 )
 from .packs import DEFAULT_DIR, VERDICTS, Pack, PackError, Packs, load_packs, signature
+from .screen import advice_possible, possible_uses
 
 __all__ = [
     "DEFAULT_DIR",
@@ -30,6 +31,7 @@ __all__ = [
     "VENDORS",
     "VERDICTS",
     "Fact",
+    "advice_possible",
     "FactError",
     "Pack",
     "PackError",
@@ -42,6 +44,7 @@ __all__ = [
     "get_packs",
     "init_app",
     "load_packs",
+    "possible_uses",
     "trace",
 ]
 

@@ -3,7 +3,8 @@
 import json
 
 from .engine import assess
-from .facts import coerce_facts
+from .facts import build_facts, coerce_facts
+from .screen import possible_uses
 
 __all__ = ["REASSESS_COLUMNS", "diff_packs", "reassess_cases"]
 
@@ -85,10 +86,29 @@ def _load(text):
     return value if isinstance(value, dict) else None
 
 
+def _facts(case):
+    """The case's facts as the rules build them today, or None when they cannot be read.
+
+    A case that keeps its classification, answers and overrides is rebuilt from them, so changes in
+    how facts are read (a new fact, an unknown that now counts) show up; otherwise its stored facts.
+    """
+    classification = _load(case.get("classification"))
+    try:
+        if classification is not None:
+            if "possible_uses" not in classification and isinstance(case.get("description"), str):
+                classification = {**classification, "possible_uses": possible_uses(case["description"])}
+            return build_facts(classification, _load(case.get("answers")), _load(case.get("overrides")))
+        facts = _load(case.get("facts"))
+        return coerce_facts(facts) if facts is not None else None
+    except ValueError:
+        return None
+
+
 def reassess_cases(cases, packs, pack, on, baseline=None):
     """Assess stored cases under ``packs`` (which include ``pack``) and report what would change.
 
-    :param cases: dicts with ``id``, ``title``, ``facts`` and ``assessment`` (JSON text or dicts).
+    :param cases: dicts with ``id``, ``title``, ``facts`` and ``assessment`` (JSON text or dicts), and
+        when kept ``classification``, ``answers``, ``overrides`` and ``description`` to rebuild the facts.
     :param pack: the new :class:`~rules.packs.Pack`; only its vendor's answers are compared.
     :param on: the date to assess on, normally the new pack's ``effective_from``.
     :param baseline: packs for cases that have no stored assessment to compare with.
@@ -97,11 +117,7 @@ def reassess_cases(cases, packs, pack, on, baseline=None):
     """
     rows, skipped = [], []
     for case in cases:
-        facts = _load(case.get("facts"))
-        try:
-            facts = coerce_facts(facts) if facts is not None else None
-        except ValueError:
-            facts = None
+        facts = _facts(case)
         if facts is None:
             skipped.append(case.get("id"))
             continue

@@ -30,9 +30,12 @@ def _matters(rule):
     return rule.verdict not in (None, "allowed") or bool(rule.safeguards)
 
 
-def _merge_clauses(target, clauses):
+def _merge_clauses(target, clauses, pack_id):
     for clause in clauses:
         entry = clause.to_dict()
+        if clause.pack != pack_id:
+            # An earlier version's text the newer one did not restate: say whose wording it is.
+            entry["section"] = f"{entry['section']} ({clause.pack} wording, carried into {pack_id})"
         if entry not in target:
             target.append(entry)
 
@@ -59,8 +62,8 @@ def _vendor(pack, view):
                 measure = pack.safeguards[name]
                 entry = safeguards.setdefault(name, {"id": name, "title": measure.title,
                                                      "action": measure.action, "clauses": []})
-                _merge_clauses(entry["clauses"], measure.clauses)
-                _merge_clauses(entry["clauses"], rule.clauses)
+                _merge_clauses(entry["clauses"], measure.clauses, pack.id)
+                _merge_clauses(entry["clauses"], rule.clauses, pack.id)
     order = {name: i for i, name in enumerate(FACT_NAMES)}
     return {
         "verdict": verdict,
@@ -84,8 +87,8 @@ def _advisories(packs, vendor, day, view, used):
                 "id": measure.id, "title": measure.title, "action": measure.action,
                 "vendor": vendor, "pack": pack.id, "rules": [], "clauses": []})
             entry["rules"].append(rule.id)
-            _merge_clauses(entry["clauses"], measure.clauses)
-            _merge_clauses(entry["clauses"], rule.clauses)
+            _merge_clauses(entry["clauses"], measure.clauses, pack.id)
+            _merge_clauses(entry["clauses"], rule.clauses, pack.id)
     return list(found.values())
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from classifier.labels import DECISIONS, DOMAINS, PROHIBITED, REVIEW
 
 __all__ = [
+    "ACTIVITY_FACTS",
     "DOMAINS",
     "FACTS",
     "FACT_NAMES",
@@ -59,6 +60,29 @@ class Fact:
     default: object = None
     answerable: bool = True
     overridable: bool = True
+    # A null nobody set is "not known", not "no": rules it could change go to review.
+    unknown_unsure: bool = False
+
+
+# Uses OpenAI's policy names that no classifier label covers yet. Each is false unless the
+# classifier's ``uses`` (sure) or ``possible_uses`` (could be) names it; "could be" makes it
+# unknown, and an unknown value sends the rules it could change to review.
+ACTIVITY_FACTS = {
+    "gambling": "Gambling, betting or another activity with a high risk of financial loss",
+    "operates_critical_infrastructure": "Manages or operates critical infrastructure (energy, transport, water)",
+    "military_use": "Military or warfare use",
+    "dating_app": "A dating app or dating service",
+    "biometric_identification": "Identifies or assesses people from biometric data (face, voice, fingerprint)",
+    "protected_characteristics": "Classifies people by protected characteristics (race, religion, sexual "
+                                 "orientation, disability...)",
+    "pseudo_pharmaceuticals": "Promotes or sells pseudo-pharmaceuticals (miracle cures, unproven remedies)",
+    "coordinated_inauthentic_behaviour": "Coordinated inauthentic behaviour (networks of fake accounts or "
+                                         "personas)",
+    "diagnosis_or_treatment": "Tells people whether they have a health condition, or how to cure or treat it",
+    "life_threatening_triage": "Triages or manages life-threatening issues that need immediate attention",
+}
+# The activity a predicted or answered domain makes possible, when nothing else says.
+POSSIBLE_FROM_DOMAIN = {"diagnosis_or_treatment": "healthcare"}
 
 
 FACTS = {
@@ -82,7 +106,13 @@ FACTS = {
         Fact("decisions_about_individuals", "bool", "Outputs decide or recommend about a person",
              default=False),
         Fact("qualified_human_review", "bool",
-             "A qualified professional reviews outputs before they reach people", nullable=True),
+             "A qualified professional reviews outputs before they reach people", nullable=True,
+             unknown_unsure=True),
+        Fact("converses_with_people", "bool",
+             "People converse with it (any conversational AI or chatbot, staff-only included)",
+             default=False),
+        *(Fact(name, "bool", label, nullable=True, default=False)
+          for name, label in ACTIVITY_FACTS.items()),
         Fact("publishes_content_externally", "bool",
              "Generated content is published automatically for outside readers", default=False),
         Fact("simulates_real_person", "bool", "The product simulates a real person",
@@ -185,7 +215,31 @@ def _predicted(classification):
     # Predicted only where the text says whether a qualified person checks the outputs; else it stays unknown.
     if isinstance(cls.get(REVIEW), bool):
         facts[REVIEW] = {"value": cls[REVIEW], "source": "predicted", "uncertain": False}
+    sure, possible = cls.get("uses"), cls.get("possible_uses")
+    for name in ACTIVITY_FACTS:
+        if isinstance(sure, list) and name in sure:
+            facts[name] = {"value": True, "source": "predicted", "uncertain": False}
+        elif isinstance(possible, list) and name in possible:
+            facts[name] = {"value": None, "source": "predicted", "uncertain": True}
     return facts
+
+
+def _possible_from_domains(facts):
+    """An activity a domain makes possible is unknown, not false, until someone answers it."""
+    domains = facts["domains"]["value"]
+    for name, domain in POSSIBLE_FROM_DOMAIN.items():
+        if facts[name]["source"] == "default" and isinstance(domains, list) and domain in domains:
+            facts[name] = {"value": None, "source": "default", "uncertain": True, "because": "domains"}
+
+
+def _answer(entry, fact, value):
+    """The entry an answer gives; an answer that denies a sure prediction of a use stays unsure."""
+    answered = {"value": value, "source": "answered", "uncertain": False, "previous": _previous(entry)}
+    if (fact.name in ACTIVITY_FACTS and value is False and entry.get("source") == "predicted"
+            and entry.get("value") is True):
+        # The submitter cannot talk a finding away: a reviewer settles the disagreement.
+        answered.update(uncertain=True, disputed=True)
+    return answered
 
 
 def _previous(entry):
@@ -215,8 +269,7 @@ def build_facts(classification, answers=None, overrides=None):
                             else "this fact comes from the classifier only")
         if value is None:
             continue
-        facts[name] = {"value": _coerce(fact, value), "source": "answered", "uncertain": False,
-                       "previous": _previous(facts[name])}
+        facts[name] = _answer(facts[name], fact, _coerce(fact, value))
     for name, override in (overrides or {}).items():
         fact = FACTS.get(name)
         if fact is None:
@@ -231,6 +284,7 @@ def build_facts(classification, answers=None, overrides=None):
         facts[name] = {"value": _coerce(fact, override["value"]), "source": "overridden",
                        "uncertain": False, "reason": reason.strip(), "by": override.get("by"),
                        "previous": _previous(facts[name])}
+    _possible_from_domains(facts)
     return facts
 
 
@@ -284,9 +338,13 @@ class FactView:
         nothing about "healthcare".
         """
         name = path.partition(".")[0]
-        if name not in CLASSIFIER_FACTS:
-            return False
         entry = self.entry(name)
+        if name not in CLASSIFIER_FACTS:
+            fact = FACTS.get(name)
+            if (fact is not None and fact.unknown_unsure and entry.get("value") is None
+                    and entry.get("source") in ("default", "missing")):
+                return True
+            return bool(entry.get("uncertain"))
         if name == "domains" and members is not None and entry.get("source") == "predicted":
             labels = entry.get("uncertain_domains")
             labels = labels if isinstance(labels, list) else []

@@ -22,12 +22,19 @@ def start(client, product=None):
     return case_id_from(response.headers["Location"])
 
 
-def fill(client, users=None, data=None, description=DESCRIPTION):
-    """Drive a draft to its review step; returns the case id."""
-    case_id = start(client)
+# The answer to a follow-up question that its draft makes relevant, when a test does not care.
+FOLLOWUP_ANSWERS = {"qualified_human_review": "yes"}
+
+
+def fill(client, users=None, data=None, description=DESCRIPTION, product=None):
+    """Drive a draft to its review step, answering any follow-up questions; returns the case id."""
+    case_id = start(client, product)
     for name, form in (("description", {"description": description, "next": "1"}), ("users", users or USERS),
                        ("data", data or DATA)):
         response = client.post(f"/intake/{case_id}/{name}", data=form)
+        assert response.status_code == 302, response.data.decode()[:3000]
+    if response.headers["Location"].endswith("/followups"):
+        response = client.post(f"/intake/{case_id}/followups", data={**FOLLOWUP_ANSWERS, "next": "1"})
         assert response.status_code == 302, response.data.decode()[:3000]
     return case_id
 

@@ -26,7 +26,8 @@ FOLLOWUPS = {"Minors: how do you check users' age?": "We verify age",
              "Political content: what for?": "Research or education",
              "Simulated person: did they give explicit consent?": "Yes",
              "Simulated person: is it a historical public figure?": "No",
-             "Decisions: does a qualified professional review outputs before they reach people?": "Yes"}
+             ("Advice or decisions: does a qualified professional (lawyer, financial adviser, decision-maker) "
+              "review outputs before they reach people?"): "Yes"}
 MINORS_SAFEGUARD = "Follow the guidelines for products serving minors"
 
 

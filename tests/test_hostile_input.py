@@ -9,7 +9,7 @@ import pytest
 
 from storage import drafts, get_db
 from tests.api_support import PROBLEM, bearer, make_token, new_case
-from tests.intake_support import DATA, PRODUCT, USERS, case_id_from
+from tests.intake_support import DATA, FOLLOWUP_ANSWERS, PRODUCT, USERS, case_id_from
 
 NASTY = {
     "script": "<script>alert(1)</script>",
@@ -63,6 +63,9 @@ def wizard(client, name, team, description):
     for step, form in (("description", {"description": description, "next": "1"}), ("users", USERS),
                        ("data", DATA)):
         response = client.post(f"/intake/{case_id}/{step}", data=form)
+        assert response.status_code == 302, response.data.decode()[:2000]
+    if response.headers["Location"].endswith("/followups"):
+        response = client.post(f"/intake/{case_id}/followups", data={**FOLLOWUP_ANSWERS, "next": "1"})
         assert response.status_code == 302, response.data.decode()[:2000]
     return case_id
 

@@ -119,7 +119,8 @@ def test_a_draft_resumes_at_its_step_from_my_cases(signed_in):
 
 
 def test_followups_are_skipped_when_nothing_makes_them_relevant(signed_in):
-    case_id = fill(signed_in)
+    # Only OpenAI's rules read whether a qualified person reviews legal advice.
+    case_id = fill(signed_in, product={**PRODUCT, "vendors": ["anthropic"]})
     response = signed_in.get(f"/intake/{case_id}/data")
     assert "Follow-up questions" not in response.data.decode()
     assert signed_in.get(f"/intake/{case_id}/followups").headers["Location"] == f"/intake/{case_id}/review"
@@ -223,7 +224,7 @@ def test_followup_answers_become_facts(app, signed_in):
     signed_in.post(f"/intake/{case_id}/data", data={**DATA, "areas": ["security", "law_enforcement"]})
     signed_in.post(f"/intake/{case_id}/followups", data={
         "security_testing_with_owner_consent": "yes", "law_enforcement_use": "back_office", "person_consent": "no",
-        "historical_public_figure": "yes", "next": "1"})
+        "historical_public_figure": "yes", "qualified_human_review": "no", "next": "1"})
     signed_in.post(f"/intake/{case_id}/review", data={"audience": "consumer", "submit": "1"})
     case = _case(app, case_id)
     assert case["state"] == "submitted"
@@ -297,3 +298,33 @@ def test_submitting_embeds_the_description_once(app, signed_in):
     assert len(calls) == 1
     with app.app_context():
         assert get_db()["cases"].get(case_id)["embedding"]
+
+
+BETTING = "An assistant in our app that suggests sports bets and parlays to users from the live odds of each match."
+
+
+@pytest.mark.parametrize("vendors,asked", [(["openai"], True), (["anthropic"], False)])
+def test_a_use_the_description_could_be_is_asked_when_it_matters(app, signed_in, vendors, asked):
+    case_id = start(signed_in, {**PRODUCT, "vendors": vendors})
+    signed_in.post(f"/intake/{case_id}/description", data={"description": BETTING, "next": "1"})
+    signed_in.post(f"/intake/{case_id}/users", data=USERS)
+    response = signed_in.post(f"/intake/{case_id}/data", data=DATA)
+    assert response.headers["Location"].endswith("/followups" if asked else "/review")
+    if not asked:
+        return
+    page = signed_in.get(f"/intake/{case_id}/followups").data.decode()
+    assert "gambling or betting" in page and "qualified professional" not in page
+    signed_in.post(f"/intake/{case_id}/followups", data={"gambling": "yes", "next": "1"})
+    signed_in.post(f"/intake/{case_id}/review", data={"audience": "consumer", "submit": "1"})
+    case = _case(app, case_id)
+    assert case["answers"]["gambling"] is True
+    assert case["assessment"]["vendors"]["openai"]["verdict"] == "prohibited"
+
+
+def test_review_of_legal_advice_is_asked_for_openai_without_decisions(signed_in):
+    case_id = start(signed_in)
+    signed_in.post(f"/intake/{case_id}/description", data={"description": DESCRIPTION, "next": "1"})
+    signed_in.post(f"/intake/{case_id}/users", data=USERS)
+    response = signed_in.post(f"/intake/{case_id}/data", data=DATA)
+    assert response.headers["Location"] == f"/intake/{case_id}/followups"
+    assert "qualified professional" in signed_in.get(f"/intake/{case_id}/followups").data.decode()

@@ -15,7 +15,16 @@ from storage import drafts, migrate
 
 # Every follow-up question applies to this draft, so the follow-up form shows all its fields.
 ALL_FOLLOWUPS = {"users": {"minors": "yes", "simulates_real_person": "yes", "decisions_about_individuals": "yes"},
-                 "data": {"areas": ["law_enforcement", "security", "political", "government"]}}
+                 "data": {"areas": ["law_enforcement", "security", "political", "government"]},
+                 "product": {"vendors": ["openai"]},
+                 "description": {"description": (
+                     "Sports betting tips, power grid dispatch for the army, a dating app with facial recognition "
+                     "that infers users' religion, homeopathic remedies, sock puppet accounts, a symptom checker "
+                     "and a suicide crisis line.")}}
+
+
+def test_every_followup_question_is_shown_for_the_draft_that_makes_all_relevant():
+    assert wizard.followups(ALL_FOLLOWUPS) == list(wizard.FOLLOWUPS)
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 

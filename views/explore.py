@@ -21,6 +21,7 @@ def index():
             result = get_classifier().classify(form.description.data)
         except (ModelFileError, ModelMissingError) as exc:
             return render_template("explore/index.html", form=form, unavailable=str(exc)), 503
+        result.setdefault("possible_uses", rules.possible_uses(form.description.data))
         facts = rules.build_facts(result)
         assessment = rules.assess(facts, packs=rules.get_packs())
     return render_template("explore/index.html", form=form, result=result, facts=facts, assessment=assessment)
