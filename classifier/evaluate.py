@@ -8,7 +8,7 @@ from sklearn.model_selection import StratifiedKFold
 from .baselines import KeywordBaseline, as_array, tfidf_pipeline
 from .dataset import stratify_key
 from .labels import DECISIONS, DOMAINS, LABEL_FIELDS, PROHIBITED
-from .predictor import document_proba, fit_heads, is_real, labels_of
+from .predictor import document_proba, fit_heads, labels_of
 
 SYSTEMS = ("embedding", "tfidf", "keywords")
 FACTS = LABEL_FIELDS
@@ -42,15 +42,15 @@ def cross_validate(examples, embedder, folds=5, random_state=0, progress=None, d
     preds = {name: [None] * len(examples) for name in ("embedding", *baselines)}
     for train, test in fold_indices(examples, folds, random_state):
         fitted = _fit_systems([docs[i] for i in train], list(texts[train]), [labels[i] for i in train], baselines,
-                              random_state, real=[is_real(examples[i]) for i in train])
+                              random_state)
         for name, predicted in _predict_systems(fitted, [docs[i] for i in test], list(texts[test])).items():
             for i, p in zip(test, predicted):
                 preds[name][i] = p
     return preds
 
 
-def _fit_systems(docs, texts, labels, baselines, random_state=0, real=None):
-    fitted = {"embedding": fit_heads(docs, texts, labels, real=real, random_state=random_state)}
+def _fit_systems(docs, texts, labels, baselines, random_state=0):
+    fitted = {"embedding": fit_heads(docs, texts, labels, random_state=random_state)}
     for name in baselines:
         model = tfidf_pipeline() if name == "tfidf" else KeywordBaseline()
         fitted[name] = model.fit(as_array(texts), labels)
@@ -76,7 +76,7 @@ def held_out(train, test, docs_by_text, systems=SYSTEMS, random_state=0):
     """
     baselines = [name for name in ("tfidf", "keywords") if name in systems]
     fitted = _fit_systems([docs_by_text[e["text"]] for e in train], [e["text"] for e in train],
-                          [labels_of(e) for e in train], baselines, random_state, real=[is_real(e) for e in train])
+                          [labels_of(e) for e in train], baselines, random_state)
     return _predict_systems(fitted, [docs_by_text[e["text"]] for e in test], [e["text"] for e in test])
 
 

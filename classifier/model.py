@@ -20,8 +20,6 @@ BINARY_HEADS = DOMAINS + ("consumer", DECISIONS, "chatbot", "minors")
 REVIEW_CLASSES = ("yes", "no", "unstated")
 COLUMNS = (BINARY_HEADS + tuple(f"review:{c}" for c in REVIEW_CLASSES)
            + tuple(f"prohibited:{c}" for c in (NONE,) + PROHIBITED))
-# A domain's threshold is tuned on the real descriptions alone only when they hold this many of its cases.
-MIN_TUNING_POSITIVES = 20
 _GRID = np.round(np.arange(0.15, 0.86, 0.025), 3)
 _BANDS = np.round(np.arange(0.0, 0.201, 0.01), 3)
 
@@ -68,6 +66,21 @@ def _best_threshold(y, scores, metric, weights=None):
         if score > best_score + 1e-9 or (abs(score - best_score) <= 1e-9 and abs(t - 0.5) < abs(best - 0.5)):
             best, best_score = float(t), score
     return best
+
+
+def review_floor(y, risk, threshold, caught=0.9, most=0.05):
+    """Where a person starts to be needed below the prohibited threshold: the lowest P(prohibited) from which,
+    out of fold, flags and reviews together catch ``caught`` of the prohibited uses, raised until at most ``most``
+    of the allowed ones fall between it and the threshold. A missed prohibited use costs more than a review."""
+    positives = np.sort(risk[y == 1])[::-1]
+    if not len(positives):
+        return threshold
+    floor = min(threshold, float(positives[int(np.ceil(caught * len(positives))) - 1]))
+    allowed = risk[y == 0]
+    for candidate in np.unique(np.concatenate([[floor], allowed[(allowed >= floor) & (allowed < threshold)]])):
+        if ((allowed >= candidate) & (allowed < threshold)).mean() <= most:
+            return float(candidate)
+    return threshold
 
 
 def choose_band(y, scores, threshold, coin=0.7, most=0.1):
@@ -136,18 +149,14 @@ class UseCaseHeads(ClassifierMixin, BaseEstimator):
         splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
         return cross_val_predict(estimator, X, y, cv=splitter, method="predict_proba")
 
-    def fit(self, X, y, tune_on=None):
+    def fit(self, X, y):
         """Fit every head.
 
         :param X: an (n, dim) array of document vectors.
         :param y: a list of label dicts with the fields of :data:`classifier.labels.LABEL_FIELDS`.
-        :param tune_on: a boolean mask of the rows whose out-of-fold scores choose the domain thresholds and
-            bands (the real descriptions, which the service will meet); every row when None, and for a domain
-            with too few positives among them.
         """
         X = check_array(X, accept_sparse="csr", dtype=np.float64)
         y = list(y)
-        self.tune_on_ = np.ones(len(y), dtype=bool) if tune_on is None else np.asarray(tune_on, dtype=bool)
         self.heads_, self.thresholds_, self.bands_ = {}, {}, {}
         # What gamma="scale" would pick, fixed once so every head shares one kernel and the fast path can too.
         variance = X.multiply(X).mean() - X.mean() ** 2 if hasattr(X, "multiply") else X.var()
@@ -175,9 +184,8 @@ class UseCaseHeads(ClassifierMixin, BaseEstimator):
         if scores is None:
             self.thresholds_[name] = 0.5
             return
-        rows = self.tune_on_ if name in DOMAINS and target[self.tune_on_].sum() >= MIN_TUNING_POSITIVES else slice(None)
-        self.thresholds_[name] = _best_threshold(target[rows], scores[rows, 1], metric)
-        self.bands_[name] = choose_band(target[rows], scores[rows, 1], self.thresholds_[name], self.coin)
+        self.thresholds_[name] = _best_threshold(target, scores[:, 1], metric)
+        self.bands_[name] = choose_band(target, scores[:, 1], self.thresholds_[name], self.coin)
 
     def _fit_review(self, X, said):
         """What the text says about review: a stated answer is kept only when its probability passes a threshold."""
@@ -197,6 +205,7 @@ class UseCaseHeads(ClassifierMixin, BaseEstimator):
         self.prohibited_rate_ = float(is_prohibited.mean())
         self.risk_calibration_ = (1.0, 0.0)
         self.thresholds_["prohibited"], self.bands_["prohibited"] = 0.5, 0.0
+        self.review_from_ = 0.5
         if self.prohibited_ is None:
             return
         self.heads_[ANY_PROHIBITED] = self._binary(is_prohibited).fit(X, is_prohibited)
@@ -216,6 +225,7 @@ class UseCaseHeads(ClassifierMixin, BaseEstimator):
         weights = np.where(is_prohibited == 1, ratio, (1 - self.prohibited_prior) / (1 - self.prohibited_rate_))
         self.thresholds_["prohibited"] = _best_threshold(is_prohibited, risk, "f1", weights)
         self.bands_["prohibited"] = choose_band(is_prohibited, risk, self.thresholds_["prohibited"], self.coin)
+        self.review_from_ = review_floor(is_prohibited, risk, self.thresholds_["prohibited"])
 
     def _real_world(self, raw_logit):
         """P(prohibited at all) in real intake, from the logit of the averaged heads."""
@@ -308,7 +318,7 @@ class UseCaseHeads(ClassifierMixin, BaseEstimator):
         risk = 1 - p[f"prohibited:{NONE}"]
         top = max(PROHIBITED, key=lambda c: p[f"prohibited:{c}"])
         prohibited = top if risk >= t["prohibited"] else None
-        if abs(risk - t["prohibited"]) < bands["prohibited"]:
+        if abs(risk - t["prohibited"]) < bands["prohibited"] or self.review_from_ <= risk < t["prohibited"]:
             uncertain.append("prohibited")
         consumer = p["consumer"] >= t["consumer"]
         review = None

@@ -37,21 +37,12 @@ def model_version(examples, embedder_name, heads_params):
     return hashlib.sha256((examples_hash(examples) + settings).encode()).hexdigest()[:12]
 
 
-def fit_heads(docs, texts, labels, real=None, **heads_params):
-    """Fit the features and the heads on embedded documents, their texts and their labels.
-
-    :param real: which examples are real descriptions (not written for the project); their out-of-fold scores
-        choose the domain thresholds (see :meth:`UseCaseHeads.fit`).
-    """
+def fit_heads(docs, texts, labels, **heads_params):
+    """Fit the features and the heads on embedded documents, their texts and their labels."""
     features = TextFeatures().fit(texts)
     vectors = np.stack([d.vector for d in docs])
-    heads = UseCaseHeads(**heads_params).fit(features.transform(vectors, texts), labels, tune_on=real)
+    heads = UseCaseHeads(**heads_params).fit(features.transform(vectors, texts), labels)
     return features, heads
-
-
-def is_real(example):
-    """Whether an example's text was written by people outside the project (see ``data/README.md``)."""
-    return example.get("source", "written") != "written"
 
 
 def document_rows(features, heads, doc, text):
@@ -132,7 +123,7 @@ class Classifier:
         docs = embedder.embed_documents(texts, progress=progress)
         vectors = np.stack([d.vector for d in docs]).astype(np.float32)
         labels = [labels_of(e) for e in examples]
-        features, heads = fit_heads(docs, texts, labels, real=[is_real(e) for e in examples], **heads_params)
+        features, heads = fit_heads(docs, texts, labels, **heads_params)
         index = {
             "vectors": vectors,
             "ids": [e["id"] for e in examples],

@@ -5,7 +5,7 @@ from scipy.special import expit, logit
 from sklearn.base import clone
 
 from classifier.labels import DOMAINS, LABEL_FIELDS, PROHIBITED
-from classifier.model import COLUMNS, UseCaseHeads, build_pipeline, choose_band, shift_prior
+from classifier.model import COLUMNS, UseCaseHeads, build_pipeline, choose_band, review_floor, shift_prior
 from classifier.predictor import labels_of
 from tests.fakes import FakeEmbedder, tiny_examples
 
@@ -172,3 +172,24 @@ def test_serving_path_matches_the_fitted_estimators(data, kernel):
     np.testing.assert_allclose(got[:, classes.index("none")], 1 - risk, atol=1e-9)
     others = [j for j, c in enumerate(classes) if c != "none"]
     np.testing.assert_allclose(got[:, others], lr[:, others] / lr_risk[:, None] * risk[:, None], atol=1e-9)
+
+
+def test_review_floor_sends_weak_prohibited_evidence_to_a_person():
+    risk = np.array([0.9, 0.8, 0.6, 0.3, 0.15, 0.02, 0.01, 0.2, 0.05, 0.0])
+    y = np.array([1, 1, 1, 1, 1, 0, 0, 0, 0, 0])
+    # Four of the five prohibited uses score 0.3 or more.
+    assert review_floor(y, risk, threshold=0.5, caught=0.8, most=0.5) == pytest.approx(0.3)
+    # Catching all five reaches down to 0.15, which lets one allowed use in five (0.2) into review.
+    assert review_floor(y, risk, threshold=0.5, caught=1.0, most=0.2) == pytest.approx(0.15)
+    # When too many allowed uses would be sent to review, the floor rises to the threshold.
+    assert review_floor(y, risk, threshold=0.5, caught=1.0, most=0.0) == 0.5
+
+
+def test_decide_marks_prohibited_uncertain_between_the_floor_and_the_threshold(data):
+    X, y, _ = data
+    heads = UseCaseHeads().fit(X, y)
+    heads.thresholds_["prohibited"], heads.review_from_, heads.bands_["prohibited"] = 0.4, 0.15, 0.0
+    unsure = heads.decide(_row(prohibited__none=0.8, prohibited__cyber_malicious=0.2))
+    assert unsure["prohibited"] is None and "prohibited" in unsure["uncertain"]
+    clear = heads.decide(_row(prohibited__none=0.95, prohibited__cyber_malicious=0.05))
+    assert "prohibited" not in clear["uncertain"]
