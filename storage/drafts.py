@@ -37,6 +37,7 @@ def create_draft(db, user, step, step_data, next_step, key=None):
     :param key: the one-off key of the form; the same key again returns the draft it created.
     """
     now = now_iso()
+    # Masked before the write lock is taken: no other writer waits on the regexes.
     intake = {step: _clean(step_data)}
     with write_transaction(db):
         if key:
@@ -59,6 +60,8 @@ def save_step(db, case_id, step, step_data, next_step):
     :raises CaseNotFound: no such case.
     :raises TransitionError: the case is no longer editable (already submitted).
     """
+    # Masked before the write lock is taken: no other writer waits on the regexes.
+    cleaned = _clean(step_data)
     with write_transaction(db):
         rows = list(db.query("select state, intake from cases where id = ?", [case_id]))
         if not rows:
@@ -66,7 +69,7 @@ def save_step(db, case_id, step, step_data, next_step):
         if rows[0]["state"] not in EDITABLE:
             raise TransitionError(f"This case is {rows[0]['state']}; its answers can no longer be changed.")
         intake = _loads(rows[0]["intake"], {})
-        intake[step] = _clean(step_data)
+        intake[step] = cleaned
         changes = {"intake": json.dumps(intake), "step": next_step, "updated_at": now_iso()}
         if step == "product" and step_data.get("name"):
             changes["title"] = step_data["name"]

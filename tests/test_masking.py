@@ -1,6 +1,7 @@
 """Masking personal data in free text before it is stored or logged."""
 
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -33,3 +34,38 @@ def test_the_app_logger_masks_messages(app, caplog):
 def test_filter_keeps_records():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "a@b.example", None, None)
     assert MaskingFilter().filter(record) and record.getMessage() == "[email redacted]"
+
+
+MIB = 1024 * 1024
+# Inputs that made the old e-mail pattern backtrack over the rest of the text at every position.
+WORST_CASES = {
+    "letters": "a" * MIB,
+    "dots": "a." * (MIB // 2),
+    "digits": "1" * MIB,
+    "at_then_letters": "@" + "a" * MIB,
+    "long_local_part": "a" * (MIB // 2) + "@" + "b." * (MIB // 4),
+    "many_ats": "a@" * (MIB // 2),
+    "phone_like": "1-" * (MIB // 2),
+}
+
+
+@pytest.mark.parametrize("text", WORST_CASES.values(), ids=list(WORST_CASES))
+def test_masking_a_mebibyte_takes_linear_time(text):
+    # A child process with a deadline: a quadratic pattern would run for hours and cannot be interrupted
+    # by a signal while the regex engine runs.
+    import subprocess
+    import sys
+
+    code = ("import sys; from storage.masking import mask; text = sys.stdin.read(); mask(text)")
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, "-c", code], input=text, text=True, timeout=20, cwd=root,
+                            capture_output=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(("text", "masked"), [
+    ("a" * 64 + "@example.com", "[email redacted]"),
+    ("(jane@example.org)", "([email redacted])"),
+])
+def test_mask_bounds_the_parts_of_an_address(text, masked):
+    assert mask(text) == masked

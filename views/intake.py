@@ -102,7 +102,11 @@ def step(case_id, name):
         # Going back keeps what was typed, valid or not, so nothing is lost.
         # The first step has nothing before it: Back saves and stays.
         previous = wizard.neighbour(name, intake, -1) or name
-        drafts.save_step(get_db(), case_id, name, wizard.step_data(form), previous)
+        data, refused = wizard.back_data(form)
+        if refused:
+            return render_template("intake/step.html", form=form, step=current, steps=wizard.shown_steps(intake),
+                                   case=case)
+        drafts.save_step(get_db(), case_id, name, data, previous)
         return redirect(url_for("intake.step", case_id=case_id, name=previous))
     if form.validate_on_submit():
         data = wizard.step_data(form)
