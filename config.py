@@ -50,6 +50,8 @@ class Config:
     WEBHOOK_POLL_SECONDS = 1.0
     # Allow webhook targets on this machine (loopback addresses); link-local targets are always refused.
     WEBHOOK_ALLOW_LOOPBACK = False
+    # Active webhooks one API token may have.
+    WEBHOOK_MAX_PER_TOKEN = 10
     # How long one delivery attempt may take, in seconds.
     WEBHOOK_TIMEOUT_SECONDS = 10.0
     # Wait after the first failed attempt; doubled after each further failure, up to the maximum.

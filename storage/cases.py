@@ -1,13 +1,15 @@
 """Case records: created with their assessment, listed, commented on, and moved between states.
 
-Every state change is written with its history row and one webhook delivery per active webhook in the
-same transaction, so a decision is never recorded without the notification that announces it.
+Every state change is written with its history row and its webhook event in the same transaction, so a
+decision is never recorded without the notification that announces it; the event is fanned out to each
+webhook's delivery row right after the commit (storage/webhooks.py).
 """
 
 import base64
 import binascii
 import contextlib
 import json
+import logging
 import sqlite3
 
 from . import audit, webhooks
@@ -15,6 +17,7 @@ from .clock import now_iso
 from .masking import mask
 from .users import get_user_by_email
 
+log = logging.getLogger(__name__)
 STATES = ("draft", "submitted", "in_review", "approved", "rejected", "changes_requested")
 TRANSITIONS = {
     "draft": ("submitted",),
@@ -79,8 +82,16 @@ def write_transaction(db):
         yield db
     except BaseException:
         db.conn.rollback()
+        db.__dict__.pop("_after_commit", None)
         raise
     db.execute("COMMIT")
+    # Work that must follow the commit, outside the lock (e.g. fanning a state change out to webhooks).
+    for callback in db.__dict__.pop("_after_commit", []):
+        try:
+            callback(db)
+        except sqlite3.Error:
+            # The change is committed; the delivery worker fans out what is left on its next pass.
+            log.warning("after-commit step %s failed; left to the delivery worker", callback.__name__, exc_info=True)
 
 
 def links(case_id):
@@ -126,7 +137,7 @@ def get_case(db, case_id):
 def _record_change(db, case_id, from_state, to_state, actor, note, at):
     db["case_history"].insert({"case_id": case_id, "from_state": from_state, "to_state": to_state,
                                "actor": actor, "note": note, "at": at})
-    webhooks.enqueue(db, case_id, EVENT, {"from_state": from_state, "to_state": to_state, "actor": actor,
+    webhooks.record_event(db, case_id, EVENT, {"from_state": from_state, "to_state": to_state, "actor": actor,
                                           "note": note, "at": at, "case": get_case(db, case_id)})
 
 

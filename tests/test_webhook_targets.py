@@ -28,8 +28,11 @@ def test_loopback_is_allowed_when_configured():
     assert target_problem("http://169.254.169.254/x", allow_loopback=True)
 
 
-def test_a_name_that_does_not_resolve_is_left_to_delivery():
-    assert target_problem("http://no-such-host.invalid/hook", allow_loopback=False) is None
+def test_a_name_that_does_not_resolve_is_refused():
+    problem = target_problem("http://no-such-host.invalid/hook", allow_loopback=False)
+    assert problem and "does not resolve" in problem
+    status, error = post("http://no-such-host.invalid/hook", b"{}", {}, timeout=2)
+    assert status is None and "does not resolve" in error
 
 
 def test_registering_a_loopback_url_is_a_422_naming_the_url(app, client):

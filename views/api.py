@@ -203,17 +203,23 @@ def openapi():
 
 
 @bp.post("/webhooks")
-@spec.validate(json=s.WebhookCreate, resp=responses(*BODY_ERRORS, *AUTH_ERRORS, HTTP_201=r.WebhookCreated),
+@spec.validate(json=s.WebhookCreate, resp=responses(*BODY_ERRORS, *AUTH_ERRORS, 409, HTTP_201=r.WebhookCreated),
                tags=["webhooks"], security=BEARER)
 @scope("webhooks")
 def create_webhook():
-    """Register a URL to receive every case state change, signed with the secret (generated when absent)."""
+    """Register a URL to receive the state changes of the cases this token may read, signed with the secret."""
     body = request.context.json
+    if "cases:read" not in g.api_token["scopes"]:
+        # Deliveries carry the whole case: a token that may not read cases may not receive them either.
+        raise ApiError(403, detail="Webhooks deliver cases: this token needs the 'cases:read' scope as well.")
     try:
         problem = target_problem(str(body.url), current_app.config["WEBHOOK_ALLOW_LOOPBACK"])
         if problem:
             raise hooks.WebhookError(problem)
-        hook = hooks.create_webhook(get_db(), str(body.url), body.secret, g.api_token["id"])
+        hook = hooks.create_webhook(get_db(), str(body.url), body.secret, g.api_token["id"],
+                                    current_app.config["WEBHOOK_MAX_PER_TOKEN"])
+    except hooks.TooManyWebhooks as exc:
+        raise ApiError(409, detail=str(exc)) from None
     except hooks.WebhookError as exc:
         raise ApiError(422, detail=str(exc), errors=[field_error("url", str(exc))]) from None
     return hook, 201, {"Location": f"{bp.url_prefix}/webhooks/{hook['id']}/deliveries"}
