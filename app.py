@@ -66,8 +66,8 @@ def create_app(test_config=None):
     from api.cli import tokens_cli, webhooks_cli
     from classifier.cli import classifier_cli
     from rules.cli import policies
+    from storage import masking
     from storage.audit import audit_cli
-    from storage.masking import MaskingFilter
     from views.review_cli import review_cli
     from views.users_cli import users_cli
 
@@ -78,7 +78,8 @@ def create_app(test_config=None):
     app.cli.add_command(webhooks_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(review_cli)
-    app.logger.addFilter(MaskingFilter())
+    masking.install()
+    app.logger.addFilter(masking.MaskingFilter())
     return app
 
 

@@ -34,10 +34,41 @@ def mask(text):
     return PHONE.sub(lambda m: _keep_last(m, 3, "phone"), text)
 
 
+def mask_record(record):
+    """Mask ``record`` in place: its message, and its traceback and stack, which handlers format later."""
+    try:
+        record.msg = mask(record.getMessage())
+        record.args = None
+    except (TypeError, ValueError):  # a malformed call to the logger: leave it for the handler to report
+        return record
+    if record.exc_info and not record.exc_text:
+        # Formatted now so the masked text is what every handler prints (Formatter reuses exc_text).
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = mask(record.exc_text)
+    if record.stack_info:
+        record.stack_info = mask(record.stack_info)
+    return record
+
+
 class MaskingFilter(logging.Filter):
     """A logging filter that masks each record's message before any handler writes it."""
 
     def filter(self, record):
-        record.msg = mask(record.getMessage())
-        record.args = None
+        mask_record(record)
         return True
+
+
+def install():
+    """Mask every log record this process creates, whatever its logger: the app's, the classifier's, the
+    delivery worker's, werkzeug's and gunicorn's (a filter on one logger misses records of the others, and
+    exception texts that quote the input). Idempotent."""
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "masks", False):
+        return
+
+    def masked_record(*args, **kwargs):
+        return mask_record(factory(*args, **kwargs))
+
+    masked_record.masks = True
+    logging.setLogRecordFactory(masked_record)

@@ -20,6 +20,7 @@ from classifier.predictor import ModelFileError
 from classifier.service import case_embedding, get_classifier
 from storage import cases, get_db, tokens
 from storage import webhooks as hooks
+from storage.masking import mask
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.register_error_handler(ApiError, handle_api_error)
@@ -104,12 +105,14 @@ def create_case():
             if existing is not None:
                 return existing, 200
         answers = _answers(body.answers)
-        result = assess_description(body.description, answers, None)
+        # Classified masked: the explanation quotes sentences of the text, and it is stored and sent on.
+        description = mask(body.description)
+        result = assess_description(description, answers, None)
         case, created = cases.create_case(
-            db, title=body.title, description=body.description, external_ref=body.external_ref,
+            db, title=mask(body.title), description=description, external_ref=body.external_ref,
             submitter_email=body.submitter_email, classification=result["classification"], answers=answers,
             facts=result["facts"], assessment=result["assessment"], actor=f"token:{token['name']}",
-            token_id=token["id"], idempotency=idempotency, embedding=case_embedding(body.description))
+            token_id=token["id"], idempotency=idempotency, embedding=case_embedding(description))
     except cases.CaseError as exc:
         raise _case_error(exc) from None
     if not created:
