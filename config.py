@@ -22,6 +22,8 @@ class Config:
     POLICIES_DIR = str(ROOT / "data" / "policies")
     # Load the classifier when the app starts instead of on the first request.
     PRELOAD_MODEL = False
+    # A reviewer may review and decide a case they submitted themselves (small teams); the decision marks it.
+    ALLOW_SELF_REVIEW = False
     # Longest description accepted, in characters.
     MAX_DESCRIPTION_CHARS = 20_000
     # Send the session cookie only over HTTPS.

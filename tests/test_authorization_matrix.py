@@ -104,7 +104,8 @@ PAGES = {
     ("/admin/policies/<pack_id>", "GET"): (ADMINS, Call("/admin/policies/anthropic-2024-06-06")),
 }
 
-# API routes: the scope a token needs (None: any valid token; "public": no token at all) and a call that succeeds.
+# API routes: the scope a token needs (None: any valid token; "public": no token at all; a tuple: all of these)
+# and a call that succeeds.
 API = {
     ("/api/v1/classify", "POST"): ("classify", Call("/api/v1/classify", {"description": DESCRIPTION})),
     ("/api/v1/cases", "POST"): ("cases:write", Call("/api/v1/cases", new_case(), 201)),
@@ -115,12 +116,15 @@ API = {
     ("/api/v1/policies", "GET"): (None, Call("/api/v1/policies")),
     ("/api/v1/health", "GET"): ("public", Call("/api/v1/health")),
     ("/api/v1/openapi.json", "GET"): ("public", Call("/api/v1/openapi.json")),
-    ("/api/v1/webhooks", "POST"): ("webhooks", Call("/api/v1/webhooks", {"url": "http://203.0.113.9:9/h"}, 201)),
+    # Deliveries carry whole cases: registering a webhook needs cases:read too.
+    ("/api/v1/webhooks", "POST"): (("webhooks", "cases:read"), Call("/api/v1/webhooks",
+                                                                    {"url": "http://203.0.113.9:9/h"}, 201)),
     ("/api/v1/webhooks", "GET"): ("webhooks", Call("/api/v1/webhooks")),
     ("/api/v1/webhooks/<int:webhook_id>", "DELETE"): ("webhooks", Call("/api/v1/webhooks/{hook}", ok=204)),
     ("/api/v1/webhooks/<int:webhook_id>/deliveries", "GET"): ("webhooks", Call("/api/v1/webhooks/{hook}/deliveries")),
 }
-CREDENTIALS = ("no token", "bad token", "signed-in admin, no token", *SCOPES)
+WEBHOOK_READER = "webhooks cases:read"
+CREDENTIALS = ("no token", "bad token", "signed-in admin, no token", *SCOPES, WEBHOOK_READER)
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +140,7 @@ def world(tmp_path_factory, tiny_data, fake_classifier):
         migrate(db)
         users = {role: create_user(db, email, PASSWORD, "submitter" if role in ("owner", "other") else role)
                  for role, email in EMAILS.items()}
-        tokens = {scope: create_token(db, scope, scope) for scope in SCOPES}
+        tokens = {scope: create_token(db, scope, scope) for scope in (*SCOPES, WEBHOOK_READER)}
     clients = {"anonymous": app.test_client()}
     for role, email in EMAILS.items():
         clients[role] = app.test_client()
@@ -232,9 +236,94 @@ def test_api_answers_each_credential_as_designed(world, route):
             headers = bearer(token)
         response = client.open(path, method=route[1], json=data or None, headers=headers)
         where = f"{credential} {route[1]} {path}"
-        if needed == "public" or (token and needed in (None, credential)):
+        granted = set(credential.split())
+        if needed == "public" or (token and (needed is None or set(needed if isinstance(needed, tuple)
+                                                                   else [needed]) <= granted)):
             assert response.status_code == call.ok, (where, response.get_json())
         elif token:
             assert response.status_code == 403, where
         else:
             assert response.status_code == 401 and response.headers["WWW-Authenticate"].startswith("Bearer"), where
+
+
+# Separation of duties: one person cannot both submit and review a case, nor decide another reviewer's case.
+
+
+def _signed_in(app, email):
+    client = app.test_client()
+    assert client.post("/auth/login", data={"email": email, "password": PASSWORD}).status_code == 302
+    return client
+
+
+def _version(app, case_id):
+    with app.app_context():
+        return get_db()["cases"].get(case_id)["version"]
+
+
+def _api_case(app, submitter_email):
+    with app.app_context():
+        token, _ = create_token(get_db(), "writer", "cases:write")
+    response = app.test_client().post("/api/v1/cases", json=new_case(submitter_email=submitter_email),
+                                      headers=bearer(token))
+    return response.get_json()["id"]
+
+
+def test_a_reviewer_cannot_review_a_case_they_submitted_in_the_wizard(app, users):
+    from tests.intake_support import submit
+
+    reviewer = _signed_in(app, "reviewer@example.com")
+    case_id = submit(reviewer)
+    response = reviewer.post(f"/review/cases/{case_id}/assign", data={"version": _version(app, case_id)})
+    assert response.status_code == 403 and "someone else must review it" in response.data.decode()
+    with app.app_context():
+        assign(get_db(), case_id, "admin@example.com", _version(app, case_id))
+    for action, data in (("approve", {}), ("reject", {"reason": "No."}), ("request-changes", {"message": "Why?"}),
+                         ("override", {"fact": "chatbot", "value": "no", "reason": "Internal."})):
+        response = reviewer.post(f"/review/cases/{case_id}/{action}", data={"version": _version(app, case_id), **data})
+        assert response.status_code == 403, action
+    with app.app_context():
+        assert get_db()["cases"].get(case_id)["state"] == "in_review"
+
+
+def test_a_reviewer_named_as_submitter_by_the_api_cannot_review_it(app, users):
+    case_id = _api_case(app, "Reviewer@Example.com")
+    reviewer = _signed_in(app, "reviewer@example.com")
+    response = reviewer.post(f"/review/cases/{case_id}/assign", data={"version": _version(app, case_id)})
+    assert response.status_code == 403
+
+
+def test_self_review_can_be_allowed_and_the_decision_says_so(app, users):
+    from tests.intake_support import submit
+
+    app.config["ALLOW_SELF_REVIEW"] = True
+    reviewer = _signed_in(app, "reviewer@example.com")
+    case_id = submit(reviewer)
+    for action in ("assign", "approve"):
+        response = reviewer.post(f"/review/cases/{case_id}/{action}", data={"version": _version(app, case_id)})
+        assert response.status_code == 302, action
+    with app.app_context():
+        from storage import audit
+
+        row = get_db()["cases"].get(case_id)
+        last = [e for e in audit.entries(get_db(), case_id) if e["action"] == "state"][-1]
+    assert row["state"] == "approved"
+    assert '"self_review": true' in row["decision"] and '"by": "reviewer@example.com"' in row["decision"]
+    assert last["actor"] == "reviewer@example.com" and last["after"]["decision"]["self_review"] is True
+
+
+def test_only_the_assigned_reviewer_or_an_admin_decides(app, users):
+    with app.app_context():
+        create_user(get_db(), "second@example.com", PASSWORD, "reviewer")
+    case_id = _api_case(app, "pm@example.com")
+    with app.app_context():
+        assign(get_db(), case_id, "reviewer@example.com", 0)
+    second = _signed_in(app, "second@example.com")
+    for action in ("approve", "assign"):
+        response = second.post(f"/review/cases/{case_id}/{action}", data={"version": _version(app, case_id)})
+        assert response.status_code == 403 and "assigned to reviewer@example.com" in response.data.decode()
+    admin = _signed_in(app, "admin@example.com")
+    assert admin.post(f"/review/cases/{case_id}/approve",
+                      data={"version": _version(app, case_id)}).status_code == 302
+    with app.app_context():
+        decision = get_db()["cases"].get(case_id)["decision"]
+    assert '"by": "admin@example.com"' in decision and '"assignee": "reviewer@example.com"' in decision

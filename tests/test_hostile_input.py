@@ -230,7 +230,7 @@ def test_api_fields_with_a_format_refuse_hostile_text_as_a_problem(app, client, 
 
 
 def test_a_line_break_in_a_webhook_url_cannot_reach_the_delivery_headers(app, client):
-    token = make_token(app, "webhooks")
+    token = make_token(app, "webhooks cases:read")
     response = client.post("/api/v1/webhooks", json={"url": "http://127.0.0.1:9/a\r\nX-Injected: 1"},
                            headers=bearer(token))
     # URLs are parsed as browsers do: tabs and line breaks inside them are dropped, the rest percent-encoded.

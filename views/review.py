@@ -4,7 +4,7 @@ import csv
 import io
 import json
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -77,6 +77,12 @@ def case(case_id):
     return _page(get_case_or_404(case_id))
 
 
+def _duties():
+    """Who is acting, for the separation-of-duties checks in storage/reviews.py."""
+    return {"reviewer_id": current_user.id, "admin": current_user.role == "admin",
+            "allow_self_review": bool(current_app.config["ALLOW_SELF_REVIEW"])}
+
+
 def _act(case_id, name, form, action, done):
     """Run a reviewer action if its form is valid; a stale version or bad transition is a 409 page."""
     case = get_case_or_404(case_id)
@@ -97,7 +103,7 @@ def _act(case_id, name, form, action, done):
 def assign(case_id):
     """Make the signed-in reviewer the case's reviewer (a submitted case moves to in review)."""
     return _act(case_id, "assign", AssignForm(),
-                lambda case, f: reviews.assign(get_db(), case_id, current_user.email, f.version.data),
+                lambda case, f: reviews.assign(get_db(), case_id, current_user.email, f.version.data, **_duties()),
                 "The case is assigned to you.")
 
 
@@ -109,7 +115,8 @@ def approve(case_id):
     def action(case, form):
         labels = {c.value: c.label for c in safeguard_choices(case)}
         conditions = [{"id": c, "title": labels[c]} for c in form.conditions.data]
-        reviews.decide(get_db(), case_id, "approved", current_user.email, form.version.data, conditions=conditions)
+        reviews.decide(get_db(), case_id, "approved", current_user.email, form.version.data, conditions=conditions,
+                       **_duties())
 
     return _act(case_id, "approve", ApproveForm(), action, "Approved.")
 
@@ -120,7 +127,7 @@ def reject(case_id):
     """Reject with a reason."""
     return _act(case_id, "reject", RejectForm(),
                 lambda case, f: reviews.decide(get_db(), case_id, "rejected", current_user.email, f.version.data,
-                                               note=f.reason.data), "Rejected.")
+                                               note=f.reason.data, **_duties()), "Rejected.")
 
 
 @bp.post("/cases/<int:case_id>/request-changes")
@@ -129,7 +136,7 @@ def request_changes(case_id):
     """Send the case back to the submitter with a message."""
     return _act(case_id, "changes", ChangesForm(),
                 lambda case, f: reviews.decide(get_db(), case_id, "changes_requested", current_user.email,
-                                               f.version.data, note=f.message.data),
+                                               f.version.data, note=f.message.data, **_duties()),
                 "Sent back to the submitter.")
 
 
@@ -144,7 +151,7 @@ def override(case_id):
         value = parse_value(form.fact.data, form.value.data)
         try:
             reviews.override_fact(get_db(), case_id, form.fact.data, value, form.reason.data, current_user.email,
-                                  form.version.data)
+                                  form.version.data, **_duties())
         except rules.FactError as exc:
             raise CaseError(exc.message) from None
 
