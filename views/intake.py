@@ -68,14 +68,16 @@ def preview():
     return jsonify({k: result[k] for k in ("domains", "audience", "prohibited", "chatbot", "minors", "uncertain")})
 
 
-def _assess(intake, classification=None):
+def _assess(intake, classification=None, overrides=None):
     """Classification, facts and assessment of the draft as it stands, or ``(None, message, status)``.
 
     :param classification: reuse this classification of the draft's unchanged description.
+    :param overrides: the reviewers' fact overrides of a case sent back for changes: a resubmission keeps
+        them (in its facts and assessment), so resubmitting cannot launder a reviewer's correction away.
     """
     description = intake.get("description", {}).get("description") or ""
     try:
-        return assess_description(description, wizard.answers(intake), None, classification), None, 200
+        return assess_description(description, wizard.answers(intake), None, classification, overrides), None, 200
     except ApiError as exc:
         details = "; ".join(e.get("message", "") for e in (exc.errors or [])) or exc.detail
         return None, details, exc.status
@@ -127,7 +129,8 @@ def _review(case, current):
     saved = intake.get("review")
     if posted and "back" in request.form:
         return redirect(url_for("intake.step", case_id=case_id, name=wizard.neighbour("review", intake, -1)))
-    result, problem, status = _assess(intake)
+    overrides = case.get("overrides") or None
+    result, problem, status = _assess(intake, overrides=overrides)
     if result:
         # The form shows the facts as they stand: predictions, or the corrections made.
         saved = {"domains": result["facts"]["domains"]["value"], "audience": result["facts"]["audience"]["value"]}
@@ -137,7 +140,7 @@ def _review(case, current):
         drafts.save_step(get_db(), case_id, "review", corrections, "review")
         if "submit" in request.form:
             intake = {**intake, "review": corrections}
-            result, problem, _ = _assess(intake, result["classification"] if result else None)
+            result, problem, _ = _assess(intake, result["classification"] if result else None, overrides)
             return _submit({**case, "intake": intake}, result, problem)
         flash("Your corrections are applied: the result below is updated.")
         return redirect(url_for("intake.step", case_id=case_id, name="review"))
