@@ -29,6 +29,10 @@ class Config:
     # Send the session cookie only over HTTPS.
     SESSION_COOKIE_SECURE = False
     SESSION_COOKIE_HTTPONLY = True
+    # A session unused for this many minutes ends (0: never idle out).
+    SESSION_IDLE_MINUTES = 60
+    # The longest a session lasts after sign-in, in seconds, however active.
+    PERMANENT_SESSION_LIFETIME = 12 * 3600
     SESSION_COOKIE_SAMESITE = "Lax"
     # Failed sign-ins for one e-mail, within the window, that lock it for the lockout time (0 turns it off).
     LOGIN_MAX_FAILURES = 5

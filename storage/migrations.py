@@ -218,3 +218,10 @@ def m011_webhook_events(db):
     # A token may be limited to the cases it created (reads, comments, webhook deliveries).
     db["api_tokens"].add_column("own_cases", int, not_null_default=0)
     db["webhooks"].create_index(["token_id", "active"])
+
+
+@migrations()
+def m012_session_epoch(db):
+    # Each session carries the user's epoch from sign-in; bumping it (sign-out, new password, role change,
+    # deactivation) ends every session of that user, wherever its cookie was copied.
+    db["users"].add_column("session_epoch", int, not_null_default=0)

@@ -138,13 +138,16 @@ def test_create_user_refuses_bad_input_next_to_the_field(app, admin):
     assert _audit(app) == []
 
 
-def test_change_role_takes_effect_on_the_next_request_and_is_audited(app, admin):
+def test_change_role_ends_the_sessions_takes_effect_and_is_audited(app, admin):
     reviewer, _ = _sign_in(app, "reviewer@example.com")
     assert reviewer.get("/review/").status_code == 200
     user = _user(app, "reviewer@example.com")
     response = admin.post(f"/admin/users/{user['id']}/role", data={"role": "submitter"})
     assert response.status_code == 302
     assert "reviewer@example.com is now submitter." in _text(admin.get(response.headers["Location"]))
+    # The role change ends the user's sessions; signed in again, they have the new role.
+    assert reviewer.get("/review/").headers["Location"].startswith("/auth/login")
+    reviewer, _ = _sign_in(app, "reviewer@example.com")
     assert reviewer.get("/review/").status_code == 403
     [row] = _audit(app, "change_role")
     assert (json.loads(row["before"])["role"], json.loads(row["after"])["role"]) == ("reviewer", "submitter")
