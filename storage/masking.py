@@ -15,8 +15,9 @@ EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}
 # 13 to 19 digits, optionally grouped by spaces or dashes.
 CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
 # An optional +country code, then 7 to 12 more digits with spaces, dots, dashes or brackets between.
-# Not ISO dates (2025-09-15).
-PHONE = re.compile(r"(?<![\w])(?!\d{4}-\d{2}-\d{2}(?!\d))\+?\(?\d(?:[\s.()-]{0,2}\d){6,13}(?!\d)")
+# Not ISO dates (2025-09-15), nor digits inside a word such as a hex model version (0123456789ab): every log
+# record is masked, and those name versions and ids.
+PHONE = re.compile(r"(?<![\w])(?!\d{4}-\d{2}-\d{2}(?!\d))\+?\(?\d(?:[\s.()-]{0,2}\d){6,13}(?![\w])")
 
 
 def _keep_last(match, keep, label):

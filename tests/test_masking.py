@@ -114,3 +114,7 @@ def test_every_logger_masks_messages_and_tracebacks(app, caplog):
     for raw in RAW:
         assert raw not in text
     assert "RuntimeError" in text
+
+
+def test_digits_inside_a_word_are_not_a_phone_number():
+    assert mask("model 0123456789ab, call 0123456789") == "model 0123456789ab, call [phone ending 789]"
