@@ -48,8 +48,14 @@ class Config:
     API_MAX_BODY_BYTES = 64 * 1024
     # Requests allowed per API token (Flask-Limiter syntax); over it the API answers 429 with Retry-After.
     API_RATE_LIMIT = "300 per minute"
-    # Where rate-limit counters live; memory:// counts per worker process.
-    API_RATE_LIMIT_STORAGE = "memory://"
+    # Where rate-limit counters live: "database" is shared by every worker; a Flask-Limiter storage URI
+    # (redis://...) works too, but memory:// counts per worker process.
+    API_RATE_LIMIT_STORAGE = "database"
+    # Classifications (POST /classify and POST /cases) one token may run per UTC day; 0 means no budget.
+    API_DAILY_CLASSIFY_BUDGET = 0
+    # Classifications one signed-in user may run on the web (the try page, the live preview, the wizard's
+    # review step); over it the page answers 429.
+    WEB_CLASSIFY_RATE_LIMIT = "60 per minute"
     # Run the webhook delivery thread in serving processes; None means on unless TESTING.
     WEBHOOK_WORKER = None
     # How often the delivery thread looks for due deliveries, in seconds.

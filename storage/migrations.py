@@ -225,3 +225,11 @@ def m012_session_epoch(db):
     # Each session carries the user's epoch from sign-in; bumping it (sign-out, new password, role change,
     # deactivation) ends every session of that user, wherever its cookie was copied.
     db["users"].add_column("session_epoch", int, not_null_default=0)
+
+
+@migrations()
+def m013_rate_counters(db):
+    # Fixed-window request counters in the database, so every gunicorn worker counts against the same limit.
+    db["rate_counters"].create({"key": str, "window_start": float, "count": int}, pk="key",
+                               not_null={"window_start", "count"})
+    db["rate_counters"].create_index(["window_start"])

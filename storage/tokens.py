@@ -129,3 +129,12 @@ def count_use(db, token_id, endpoint):
         "on conflict (token_id, day, endpoint) do update set count = count + 1",
         [token_id, day, endpoint],
     )
+
+
+def used_today(db, token_id, endpoints):
+    """How many requests the token made today (UTC) to ``endpoints``, as counted by :func:`count_use`."""
+    day = datetime.datetime.now(datetime.UTC).date().isoformat()
+    marks = ", ".join("?" for _ in endpoints)
+    # Only "?" placeholders are formatted in; every value is bound.
+    return db.execute(f"select coalesce(sum(count), 0) from api_usage where token_id = ? and day = ? "  # nosec B608
+                      f"and endpoint in ({marks})", [token_id, day, *endpoints]).fetchone()[0]

@@ -18,7 +18,7 @@ from api.spec import BEARER, PUBLIC, openapi_document, responses, spec
 from classifier.embedders import ModelMissingError
 from classifier.predictor import ModelFileError
 from classifier.service import case_embedding, get_classifier
-from storage import cases, get_db, tokens
+from storage import cases, get_db, rate_limits, tokens
 from storage import webhooks as hooks
 from storage.masking import mask
 
@@ -43,7 +43,13 @@ def check_request():
     required = getattr(view, "api_scope", None)
     if request.method == "OPTIONS" or required == "public":
         return
-    authenticate(required)
+    record = authenticate(required)
+    if current_app.config["API_RATE_LIMIT_STORAGE"] == "database":
+        # Counted in the database, so the limit holds across every gunicorn worker.
+        wait = rate_limits.hit(get_db(), f"api:token:{record['id']}", current_app.config["API_RATE_LIMIT"])
+        if wait:
+            raise ApiError(429, detail="Too many requests for this token; wait and try again.",
+                           headers={"Retry-After": str(wait)})
     if request.method in ("POST", "PUT", "PATCH"):
         if not request.is_json:
             raise ApiError(415, detail="Send the body as JSON with Content-Type: application/json.")
@@ -80,9 +86,26 @@ def _case_error(exc):
 def classify():
     """Classify a description and assess it against the policies in force; stores only a counter."""
     body = request.context.json
+    _check_budget(g.api_token)
     result = assess_description(body.description, _answers(body.answers), body.on)
     tokens.count_use(get_db(), g.api_token["id"], "classify")
     return result
+
+
+# The endpoints that run the classifier, counted against a token's daily budget.
+CLASSIFYING = ("classify", "cases")
+
+
+def _check_budget(token):
+    """Refuse with 429 when the token used up its daily classifications (``API_DAILY_CLASSIFY_BUDGET``)."""
+    budget = current_app.config["API_DAILY_CLASSIFY_BUDGET"]
+    if budget and tokens.used_today(get_db(), token["id"], CLASSIFYING) >= budget:
+        now = datetime.datetime.now(datetime.UTC)
+        midnight = datetime.datetime.combine(now.date() + datetime.timedelta(days=1), datetime.time(),
+                                             datetime.UTC)
+        raise ApiError(429, detail=f"This token's daily budget of {budget:,} classifications is used up; it "
+                                   "renews at midnight UTC.",
+                       headers={"Retry-After": str(max(1, int((midnight - now).total_seconds())))})
 
 
 @bp.post("/cases")
@@ -104,6 +127,7 @@ def create_case():
             existing = cases.find_idempotent(db, token["id"], key, digest)
             if existing is not None:
                 return existing, 200
+        _check_budget(token)
         answers = _answers(body.answers)
         # Classified masked: the explanation quotes sentences of the text, and it is stored and sent on.
         description = mask(body.description)
@@ -117,6 +141,7 @@ def create_case():
         raise _case_error(exc) from None
     if not created:
         return case, 200
+    tokens.count_use(db, token["id"], "cases")
     return case, 201, {"Location": case["links"]["self"]}
 
 

@@ -16,6 +16,8 @@ from forms import wizard
 from storage import drafts, get_db
 from storage.cases import CaseError
 
+from .throttle import check_classify, classify_wait
+
 bp = Blueprint("intake", __name__, url_prefix="/intake")
 
 
@@ -61,6 +63,9 @@ def preview():
     form = wizard.BY_NAME["description"].make_form({})
     if not form.validate_on_submit():
         return jsonify({"error": " ".join(form.description.errors)}), 422
+    wait = classify_wait()
+    if wait:
+        return jsonify({"error": "The preview is paused: too many in a minute."}), 429, {"Retry-After": str(wait)}
     try:
         result = get_classifier().classify(form.description.data)
     except (ModelFileError, ModelMissingError) as exc:
@@ -130,6 +135,7 @@ def _review(case, current):
     if posted and "back" in request.form:
         return redirect(url_for("intake.step", case_id=case_id, name=wizard.neighbour("review", intake, -1)))
     overrides = case.get("overrides") or None
+    check_classify()
     result, problem, status = _assess(intake, overrides=overrides)
     if result:
         # The form shows the facts as they stand: predictions, or the corrections made.
