@@ -330,3 +330,52 @@ def test_only_the_assigned_reviewer_or_an_admin_decides(app, users):
     with app.app_context():
         decision = get_db()["cases"].get(case_id)["decision"]
     assert '"by": "admin@example.com"' in decision and '"assignee": "reviewer@example.com"' in decision
+
+
+# API tokens: drafts are never served, a token can be limited to its own cases, and a comment's author and
+# audit actor come from the token.
+
+
+def test_the_api_never_serves_web_drafts(app, users, client):
+    from tests.intake_support import start
+
+    owner = _signed_in(app, "submitter@example.com")
+    draft_id = start(owner)
+    with app.app_context():
+        token, _ = create_token(get_db(), "reader", "cases:read cases:write")
+    headers = bearer(token)
+    assert client.get(f"/api/v1/cases/{draft_id}", headers=headers).status_code == 404
+    assert client.post(f"/api/v1/cases/{draft_id}/comments", json={"body": "x"}, headers=headers).status_code == 404
+    assert client.get("/api/v1/cases", query_string={"state": "draft"}, headers=headers).status_code == 422
+    assert draft_id not in [c["id"] for c in client.get("/api/v1/cases", headers=headers).get_json()["items"]]
+
+
+def test_a_token_limited_to_its_own_cases_sees_and_comments_only_on_those(app, client):
+    with app.app_context():
+        own, _ = create_token(get_db(), "own", "cases:read cases:write", own_cases=True)
+        everyone, _ = create_token(get_db(), "all", "cases:read cases:write")
+    mine = client.post("/api/v1/cases", json=new_case("MINE"), headers=bearer(own)).get_json()["id"]
+    theirs = client.post("/api/v1/cases", json=new_case("THEIRS"), headers=bearer(everyone)).get_json()["id"]
+    listed = client.get("/api/v1/cases", headers=bearer(own)).get_json()["items"]
+    assert [c["id"] for c in listed] == [mine]
+    assert client.get(f"/api/v1/cases/{theirs}", headers=bearer(own)).status_code == 404
+    assert client.post(f"/api/v1/cases/{theirs}/comments", json={"body": "x"}, headers=bearer(own)).status_code == 404
+    assert client.get(f"/api/v1/cases/{mine}", headers=bearer(own)).status_code == 200
+    assert client.post(f"/api/v1/cases/{mine}/comments", json={"body": "x"}, headers=bearer(own)).status_code == 201
+    # An unlimited token still reads every case.
+    assert {c["id"] for c in client.get("/api/v1/cases", headers=bearer(everyone)).get_json()["items"]} == \
+        {mine, theirs}
+
+
+def test_an_api_comment_cannot_pass_for_a_reviewer_in_the_page_or_the_audit(app, users, client):
+    with app.app_context():
+        token, _ = create_token(get_db(), "jira", "cases:read cases:write")
+    case_id = client.post("/api/v1/cases", json=new_case(), headers=bearer(token)).get_json()["id"]
+    response = client.post(f"/api/v1/cases/{case_id}/comments",
+                           json={"body": "Re-send your deck", "author": "reviewer@example.com"}, headers=bearer(token))
+    assert response.get_json()["author"] == "token:jira (for [email redacted])"
+    with app.app_context():
+        from storage import audit
+
+        [row] = [e for e in audit.entries(get_db(), case_id) if e["action"] == "comment"]
+    assert row["actor"] == "token:jira" and row["after"]["token_id"]

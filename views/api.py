@@ -67,9 +67,15 @@ def _answers(model):
 
 
 def get_case_or_404(case_id):
-    """The case, or a 404 problem."""
+    """The case, if the token may see it, or a 404 problem.
+
+    Drafts (a web user's unfinished answers) are never served, and a token limited to its own cases sees
+    only those: any other case is answered as if it did not exist.
+    """
     case = cases.get_case(get_db(), case_id)
-    if case is None:
+    token = g.api_token
+    if case is None or case["state"] == "draft" or (
+            token.get("own_cases") and cases.token_of(get_db(), case_id) != token["id"]):
         raise ApiError(404, detail=f"No case {case_id}.")
     return case
 
@@ -166,7 +172,9 @@ def list_cases():
         stamp = stamp.replace(tzinfo=datetime.UTC) if stamp.tzinfo is None else stamp.astimezone(datetime.UTC)
         since = stamp.isoformat(timespec="seconds")
     try:
-        items, next_cursor = cases.list_cases(get_db(), q.state, q.external_ref, since, q.cursor, q.limit)
+        own = g.api_token["id"] if g.api_token.get("own_cases") else None
+        items, next_cursor = cases.list_cases(get_db(), q.state, q.external_ref, since, q.cursor, q.limit,
+                                              token_id=own, drafts=False)
     except cases.CaseError as exc:
         raise _case_error(exc) from None
     return {"items": items, "next_cursor": next_cursor}
@@ -180,9 +188,13 @@ def add_comment(case_id):
     """Add a comment to a case."""
     body = request.context.json
     token = g.api_token
+    get_case_or_404(case_id)
+    # The author is the token: a name given in the body is kept only as who the client wrote for, after it,
+    # so a comment cannot pass for a reviewer's, and the audit actor is always the token.
+    actor = f"token:{token['name']}"
+    author = f"{actor} (for {mask(body.author)})" if body.author else actor
     try:
-        comment = cases.add_comment(get_db(), case_id, body.body, body.author or f"token:{token['name']}",
-                                    token_id=token["id"])
+        comment = cases.add_comment(get_db(), case_id, body.body, author, token_id=token["id"], actor=actor)
     except cases.CaseError as exc:
         raise _case_error(exc) from None
     return comment, 201, {"Location": cases.links(case_id)["self"]}
