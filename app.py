@@ -68,6 +68,7 @@ def create_app(test_config=None):
     from rules.cli import policies
     from storage import masking
     from storage.audit import audit_cli
+    from storage.backup import db_cli
     from views.review_cli import review_cli
     from views.users_cli import users_cli
 
@@ -77,6 +78,7 @@ def create_app(test_config=None):
     app.cli.add_command(tokens_cli)
     app.cli.add_command(webhooks_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(db_cli)
     app.cli.add_command(review_cli)
     masking.install()
     app.logger.addFilter(masking.MaskingFilter())
