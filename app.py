@@ -36,7 +36,8 @@ def create_app(test_config=None):
     app.config.from_prefixed_env("INTAKE")
     if test_config is not None:
         app.config.update(test_config)
-    os.makedirs(app.instance_path, exist_ok=True)
+    # Private when created: it holds the database, the secret key and the models.
+    os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
     _resolve_paths(app)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app)

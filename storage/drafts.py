@@ -41,9 +41,12 @@ def create_draft(db, user, step, step_data, next_step, key=None):
     intake = {step: _clean(step_data)}
     with write_transaction(db):
         if key:
-            seen = list(db.query("select id from cases where intake_key = ? and submitter_id = ?", [key, user["id"]]))
-            if seen:
+            seen = list(db.query("select id, submitter_id from cases where intake_key = ?", [key]))
+            if seen and seen[0]["submitter_id"] == user["id"]:
                 return seen[0]["id"]
+            if seen:
+                # Another user's key (keys come from the form): start an unkeyed draft rather than fail.
+                key = None
         table = db["cases"]
         table.insert({"title": step_data.get("name") or "Untitled", "state": "draft", "submitter_id": user["id"],
                       "submitter_email": user["email"], "source": "web", "intake": json.dumps(intake),

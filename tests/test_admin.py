@@ -380,14 +380,19 @@ BAD_UPLOADS = [
     ("Upper.toml", None, "Name the file after its pack id"),
     ("pack.txt", None, "Name the file after its pack id"),
     (f"{NEW_PACK}.toml", "huge", "at most 256 KB"),
+    # Dotted keys nest without recursion in tomllib, but validating them recursed into a RecursionError (500).
+    (f"{NEW_PACK}.toml", "deep", "nested more than 32 levels deep"),
 ]
 
 
 def test_upload_refuses_bad_files_and_writes_nothing(app, admin, policies):
     files = sorted(policies.iterdir())
     for name, data, message in BAD_UPLOADS:
+        deep = "when." + "not." * 5000
+        deep = f'{deep}fact = "minors"\n{deep}equals = true'
         body = {None: _new_pack(), "bogus": "id = ", "huge": _new_pack() + "#" * 300_000,
-                "no-rules": _new_pack().split("[[rules]]")[0]}[data]
+                "no-rules": _new_pack().split("[[rules]]")[0],
+                "deep": _new_pack().replace('when = { fact = "access_path", equals = "consumer_plan" }', deep, 1)}[data]
         response = _upload(admin, body.encode(), name)
         assert response.status_code == 400, name
         error = re.search(r'id="pack-error-1" role="alert">([^<]*)<', _text(response)).group(1)

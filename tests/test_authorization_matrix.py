@@ -379,3 +379,24 @@ def test_an_api_comment_cannot_pass_for_a_reviewer_in_the_page_or_the_audit(app,
 
         [row] = [e for e in audit.entries(get_db(), case_id) if e["action"] == "comment"]
     assert row["actor"] == "token:jira" and row["after"]["token_id"]
+
+
+@pytest.mark.parametrize("page", ["", "/evidence", "/evidence.json"])
+def test_a_draft_is_its_owners_alone_on_the_review_pages(world, page):
+    case_id, _ = fresh_case(world, "draft")
+    for role, status in (("owner", 200), ("other", 404), ("reviewer", 404), ("admin", 404)):
+        assert world["clients"][role].get(f"/review/cases/{case_id}{page}").status_code == status, role
+
+
+def test_a_draft_key_used_by_another_user_starts_a_new_draft_instead_of_failing(app, users):
+    from tests.intake_support import PRODUCT
+
+    key = "k" * 22
+    owner, other = _signed_in(app, "submitter@example.com"), _signed_in(app, "reviewer@example.com")
+    first = owner.post("/intake/new", data={**PRODUCT, "draft_key": key})
+    second = other.post("/intake/new", data={**PRODUCT, "draft_key": key})
+    assert first.status_code == second.status_code == 302
+    assert first.headers["Location"] != second.headers["Location"]
+    # The owner's double click still lands on the same draft.
+    assert owner.post("/intake/new", data={**PRODUCT, "draft_key": key}).headers["Location"] == \
+        first.headers["Location"]

@@ -28,9 +28,13 @@ bp = Blueprint("review", __name__, url_prefix="/review")
 
 
 def get_case_or_404(case_id):
-    """The case, if the signed-in user may see it: reviewers see all, submitters only their own."""
+    """The case, if the signed-in user may see it: reviewers see all submitted cases, submitters only their own.
+
+    A draft is its owner's alone, as in the wizard: half-typed answers are not for reviewers yet.
+    """
     case = drafts.get_record(get_db(), case_id)
-    if case is None or not (current_user.has_role("reviewer") or case["submitter_id"] == current_user.id):
+    own = case is not None and case["submitter_id"] == current_user.id
+    if case is None or not (own or (current_user.has_role("reviewer") and case["state"] != "draft")):
         abort(404)
     return case
 
