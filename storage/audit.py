@@ -54,6 +54,14 @@ def head(db):
     return rows[0] if rows else None
 
 
+def record_now(db, actor, action, case_id=None, before=None, after=None):
+    """Append one audit row in a write transaction of its own (for actions outside any other transaction)."""
+    from .cases import write_transaction
+
+    with write_transaction(db):
+        record(db, actor, action, case_id, before, after)
+
+
 def verify(db):
     """Check the whole chain and its head; returns a list of problems (empty when intact)."""
     problems, prev, expected_id = [], GENESIS, None

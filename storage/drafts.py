@@ -57,8 +57,11 @@ def create_draft(db, user, step, step_data, next_step, key=None):
     return case_id
 
 
-def save_step(db, case_id, step, step_data, next_step):
+def save_step(db, case_id, step, step_data, next_step, actor=None):
     """Store one step's answers on an editable case and remember where the user goes next.
+
+    Edits of a case sent back for changes, and the submitter's corrections of the predictions (the review
+    step), are audited: they change what a reviewer already saw or what the verdict rests on.
 
     :raises CaseNotFound: no such case.
     :raises TransitionError: the case is no longer editable (already submitted).
@@ -72,7 +75,12 @@ def save_step(db, case_id, step, step_data, next_step):
         if rows[0]["state"] not in EDITABLE:
             raise TransitionError(f"This case is {rows[0]['state']}; its answers can no longer be changed.")
         intake = _loads(rows[0]["intake"], {})
+        previous = intake.get(step)
         intake[step] = cleaned
+        corrected = step == "review" and any(v is not None for v in cleaned.values())
+        if actor and previous != cleaned and (rows[0]["state"] == "changes_requested" or corrected):
+            audit.record(db, actor, "edit_answers", case_id, {"step": step, "answers": previous},
+                         {"step": step, "answers": cleaned})
         changes = {"intake": json.dumps(intake), "step": next_step, "updated_at": now_iso()}
         if step == "product" and step_data.get("name"):
             changes["title"] = step_data["name"]

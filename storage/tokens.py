@@ -44,10 +44,11 @@ def _public(row):
     return out
 
 
-def create_token(db, name, scopes, own_cases=False):
+def create_token(db, name, scopes, own_cases=False, actor="cli"):
     """Create a token; returns ``(token, record)``. Only the record is stored, with a hash of the token.
 
     :param own_cases: limit the token to the cases it created: reads, comments and webhook deliveries.
+    :param actor: who the audit row names.
     :raises TokenError: on an empty name or unknown scopes.
     """
     name = (name or "").strip()
@@ -55,10 +56,16 @@ def create_token(db, name, scopes, own_cases=False):
         raise TokenError("A token needs a name.")
     scopes = parse_scopes(scopes)
     token = PREFIX + secrets.token_urlsafe(32)
-    table = db["api_tokens"]
-    table.insert({"name": name, "prefix": token[:12], "token_hash": hash_token(token),
-                  "scopes": " ".join(scopes), "created_at": now_iso(), "own_cases": int(bool(own_cases))})
-    return token, _public(table.get(table.last_pk))
+    from . import audit
+    from .cases import write_transaction
+
+    with write_transaction(db):
+        table = db["api_tokens"]
+        table.insert({"name": name, "prefix": token[:12], "token_hash": hash_token(token),
+                      "scopes": " ".join(scopes), "created_at": now_iso(), "own_cases": int(bool(own_cases))})
+        record = _public(table.get(table.last_pk))
+        audit.record(db, actor, "create_token", after={k: record[k] for k in ("id", "name", "scopes", "own_cases")})
+    return token, record
 
 
 def find_token(db, token):
@@ -87,7 +94,7 @@ def list_tokens(db):
             for row in db["api_tokens"].rows_where(order_by="id")]
 
 
-def revoke_token(db, id_or_name):
+def revoke_token(db, id_or_name, actor="cli"):
     """Revoke the token with this id, or every active token with this name, and stop their webhooks.
 
     :return: how many tokens were revoked.
@@ -115,6 +122,9 @@ def revoke_token(db, id_or_name):
                    f"'pending' and webhook_id in (select id from webhooks where token_id in ({marks}))", ids)
         db.execute(f"update webhooks set active = 0, disabled_at = ? where active = 1 and token_id in ({marks})",  # nosec B608
                    [now, *ids])
+        from . import audit
+
+        audit.record(db, actor, "revoke_token", after={"ids": ids})
     return len(ids)
 
 

@@ -13,6 +13,7 @@ import secrets
 import time
 import uuid
 
+from . import audit
 from .clock import now_iso
 
 STATUSES = ("pending", "delivered", "failed", "cancelled")
@@ -74,7 +75,17 @@ def create_webhook(db, url, secret=None, token_id=None, max_per_token=None):
         table.insert({"url": url, "secret": secret or secrets.token_urlsafe(32), "token_id": token_id, "active": 1,
                       "created_at": now_iso()})
         row = table.get(table.last_pk)
+        audit.record(db, _actor(db, token_id), "create_webhook",
+                     after={"webhook_id": row["id"], "url": url, "token_id": token_id})
     return _public(row, with_secret=True)
+
+
+def _actor(db, token_id):
+    """The audit actor for a token's change: its name and id (names are not unique)."""
+    if token_id is None:
+        return "cli"
+    rows = list(db.query("select name from api_tokens where id = ?", [token_id]))
+    return f"token:{rows[0]['name'] if rows else '?'}#{token_id}"
 
 
 def list_webhooks(db, token_id=None):
@@ -99,11 +110,15 @@ def disable_webhook(db, webhook_id, token_id=None):
 
     :raises WebhookNotFound: no such webhook, or another token's.
     """
-    get_webhook(db, webhook_id, token_id)
-    with db.atomic():
+    hook = get_webhook(db, webhook_id, token_id)
+    from .cases import write_transaction
+
+    with write_transaction(db):
         db.execute("update webhooks set active = 0, disabled_at = ? where id = ?", [now_iso(), webhook_id])
         db.execute("update webhook_deliveries set status = 'cancelled', locked_until = null "
                    "where webhook_id = ? and status = 'pending'", [webhook_id])
+        audit.record(db, _actor(db, token_id), "disable_webhook", before={"webhook_id": webhook_id,
+                                                                          "url": hook["url"]})
 
 
 def record_event(db, case_id, event, data, now=None):

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import UserMixin, current_user, login_user, logout_user
 
 from forms.auth import LoginForm
-from storage import get_db, login_attempts
+from storage import audit, get_db, login_attempts
 from storage.users import authenticate, end_sessions, get_user
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -123,15 +123,18 @@ def login():
         db, email, address = get_db(), form.email.data, request.remote_addr or ""
         wait = login_attempts.locked_for(db, email, address)
         if wait:
+            audit.record_now(db, email[:254], "sign_in_locked", after={"address": address})
             page = render_template("auth/login.html", form=form, locked=_locked_message(wait))
             return page, 429, {"Retry-After": str(wait)}
         row = authenticate(db, email, form.password.data)
         if row is None:
             limits = login_attempts.Limits.from_config(current_app.config)
             login_attempts.record_failure(db, email, address, limits)
+            audit.record_now(db, email[:254], "sign_in_failed", after={"address": address})
             form.password.errors.append("E-mail or password is not right.")
         else:
             login_attempts.clear(db, email)
+            audit.record_now(db, row["email"], "sign_in", after={"user_id": row["id"], "address": address})
             start_session(row)
             return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
@@ -142,6 +145,7 @@ def logout():
     """Sign out everywhere (every session of this user ends) and return to the sign-in page."""
     if current_user.is_authenticated:
         end_sessions(get_db(), current_user.id)
+        audit.record_now(get_db(), current_user.email, "sign_out", after={"user_id": current_user.id})
     logout_user()
     session.clear()
     flash("You are signed out.")

@@ -113,12 +113,12 @@ def step(case_id, name):
         if refused:
             return render_template("intake/step.html", form=form, step=current, steps=wizard.shown_steps(intake),
                                    case=case)
-        drafts.save_step(get_db(), case_id, name, data, previous)
+        drafts.save_step(get_db(), case_id, name, data, previous, current_user.email)
         return redirect(url_for("intake.step", case_id=case_id, name=previous))
     if form.validate_on_submit():
         data = wizard.step_data(form)
         following = wizard.neighbour(name, {**intake, name: data}, 1)
-        drafts.save_step(get_db(), case_id, name, data, following)
+        drafts.save_step(get_db(), case_id, name, data, following, current_user.email)
         return redirect(url_for("intake.step", case_id=case_id, name=following))
     return render_template("intake/step.html", form=form, step=current, steps=wizard.shown_steps(intake), case=case)
 
@@ -143,7 +143,7 @@ def _review(case, current):
     form = current.make_form(intake, None if posted else saved)
     if posted and form.validate_on_submit():
         corrections = _corrections(intake, wizard.step_data(form), result)
-        drafts.save_step(get_db(), case_id, "review", corrections, "review")
+        drafts.save_step(get_db(), case_id, "review", corrections, "review", current_user.email)
         if "submit" in request.form:
             intake = {**intake, "review": corrections}
             result, problem, _ = _assess(intake, result["classification"] if result else None, overrides)
