@@ -131,12 +131,12 @@ def test_audit_verify_checks_a_head_hash_kept_elsewhere(app, runner, users):
 
 
 def test_the_admin_page_shows_the_audit_head(app, users):
+    client = app.test_client()
+    client.post("/auth/login", data={"email": "admin@example.com", "password": "correct horse battery"})
     with app.app_context():
         create_case(get_db(), title="t", description="d", external_ref="R", submitter_email=None,
                     classification={}, answers={}, facts={}, assessment={}, actor="x")
         anchor = head(get_db())["hash"]
-    client = app.test_client()
-    client.post("/auth/login", data={"email": "admin@example.com", "password": "correct horse battery"})
     page = client.get("/admin/").data.decode()
     assert anchor in page and "--expect-head" in page
 
