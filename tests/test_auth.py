@@ -188,3 +188,44 @@ def test_sessions_are_permanent_with_a_bounded_lifetime(app, users):
     cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("session="))
     assert "Expires=" in cookie
     assert app.permanent_session_lifetime.total_seconds() == 12 * 3600
+
+
+def test_concurrent_sign_in_attempts_cannot_all_slip_past_the_lock(app, users, monkeypatch):
+    import threading
+    import time
+
+    from views import auth as auth_view
+
+    app.config.update(LOGIN_MAX_FAILURES=2, LOGIN_MAX_FAILURES_PER_ADDRESS=0)
+    checked, real = [], auth_view.authenticate
+
+    def slow_check(*args):
+        # A password check takes a noticeable time (scrypt); every attempt racing it used to pass the lock.
+        checked.append(1)
+        time.sleep(0.3)
+        return real(*args)
+
+    monkeypatch.setattr(auth_view, "authenticate", slow_check)
+    start, statuses = threading.Barrier(6), []
+
+    def attempt():
+        client = app.test_client()
+        start.wait()
+        response = client.post("/auth/login", data={"email": "submitter@example.com", "password": "wrong!"})
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=attempt) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(checked) == 2 and sorted(statuses) == [200, 200, 429, 429, 429, 429]
+
+
+def test_a_successful_sign_in_takes_back_its_count_against_the_address(app, users):
+    app.config.update(LOGIN_MAX_FAILURES=0, LOGIN_MAX_FAILURES_PER_ADDRESS=2)
+    client = app.test_client()
+    for _ in range(5):
+        response = client.post("/auth/login", data={"email": "submitter@example.com", "password": PASSWORD})
+        assert response.status_code == 302
+        client.post("/auth/logout")

@@ -121,19 +121,20 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         db, email, address = get_db(), form.email.data, request.remote_addr or ""
-        wait = login_attempts.locked_for(db, email, address)
+        limits = login_attempts.Limits.from_config(current_app.config)
+        # Counted as a failure before the password is checked, so concurrent attempts cannot all slip past
+        # the lock; a success takes it back.
+        wait = login_attempts.reserve(db, email, address, limits)
         if wait:
             audit.record_now(db, email[:254], "sign_in_locked", after={"address": address})
             page = render_template("auth/login.html", form=form, locked=_locked_message(wait))
             return page, 429, {"Retry-After": str(wait)}
         row = authenticate(db, email, form.password.data)
         if row is None:
-            limits = login_attempts.Limits.from_config(current_app.config)
-            login_attempts.record_failure(db, email, address, limits)
             audit.record_now(db, email[:254], "sign_in_failed", after={"address": address})
             form.password.errors.append("E-mail or password is not right.")
         else:
-            login_attempts.clear(db, email)
+            login_attempts.forgive(db, email, address, limits)
             audit.record_now(db, row["email"], "sign_in", after={"user_id": row["id"], "address": address})
             start_session(row)
             return redirect(_safe_next(request.args.get("next")))
