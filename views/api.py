@@ -227,7 +227,9 @@ def health():
         try:
             model = {"ok": True, "loaded": True, "version": get_classifier().version}
         except (ModelFileError, ModelMissingError) as exc:
-            model["error"] = str(exc)
+            # Anyone may call health: the detail (file names, paths) goes to the log, not to the caller.
+            current_app.logger.warning("health: the classifier is not available: %s", exc)
+            model["error"] = "The classifier is not available; the service log says why."
     packs = [p.id for p in packs_in_force(rules.get_packs(), datetime.date.today())]
     ok = database["ok"] and model["ok"]
     return {"status": "ok" if ok else "degraded", "database": database, "model": model, "packs": packs}, \
