@@ -62,6 +62,8 @@ class Config:
     WEBHOOK_POLL_SECONDS = 1.0
     # Allow webhook targets on this machine (loopback addresses); link-local targets are always refused.
     WEBHOOK_ALLOW_LOOPBACK = False
+    # Allow http:// webhook URLs off this machine; by default only https:// (deliveries carry case data).
+    WEBHOOK_ALLOW_HTTP = False
     # Active webhooks one API token may have.
     WEBHOOK_MAX_PER_TOKEN = 10
     # How long one delivery attempt may take, in seconds.

@@ -89,6 +89,15 @@ def resolve_target(url, allow_loopback=False):
     return targets
 
 
+def is_loopback(url):
+    """True when every address ``url``'s host resolves to is on this machine (nothing crosses a network)."""
+    try:
+        targets = resolve_target(url, allow_loopback=True)
+    except TargetRefused:
+        return False
+    return all(ipaddress.ip_address(sockaddr[0].split("%")[0]).is_loopback for _, sockaddr in targets)
+
+
 def target_problem(url, allow_loopback=False):
     """Why the service must not send to ``url`` (a sentence), or None.
 

@@ -118,7 +118,7 @@ API = {
     ("/api/v1/openapi.json", "GET"): ("public", Call("/api/v1/openapi.json")),
     # Deliveries carry whole cases: registering a webhook needs cases:read too.
     ("/api/v1/webhooks", "POST"): (("webhooks", "cases:read"), Call("/api/v1/webhooks",
-                                                                    {"url": "http://203.0.113.9:9/h"}, 201)),
+                                                                    {"url": "https://203.0.113.9:9/h"}, 201)),
     ("/api/v1/webhooks", "GET"): ("webhooks", Call("/api/v1/webhooks")),
     ("/api/v1/webhooks/<int:webhook_id>", "DELETE"): ("webhooks", Call("/api/v1/webhooks/{hook}", ok=204)),
     ("/api/v1/webhooks/<int:webhook_id>/deliveries", "GET"): ("webhooks", Call("/api/v1/webhooks/{hook}/deliveries")),

@@ -188,3 +188,13 @@ def test_deliveries_go_through_no_proxy(dns, monkeypatch):
         status, _ = post(f"http://hooks.example:{receiver.server.server_address[1]}/h", b"{}", {}, timeout=2,
                          allow_loopback=True)
     assert status == 200
+
+
+def test_webhooks_off_this_machine_need_https_unless_allowed(app, client):
+    token = make_token(app)
+    response = register(client, token, "http://203.0.113.9/hook")
+    assert response.status_code == 422 and "https://" in response.get_json()["errors"][0]["message"]
+    assert register(client, token, "https://203.0.113.9/hook").status_code == 201
+    assert register(client, token, "http://127.0.0.1:9/hook").status_code == 201  # never leaves the machine
+    app.config["WEBHOOK_ALLOW_HTTP"] = True
+    assert register(client, token, "http://203.0.113.9/other").status_code == 201

@@ -12,7 +12,7 @@ from api import responses as r
 from api import schemas as s
 from api.assess import assess_description, pack_view, packs_in_force
 from api.auth import authenticate, init_limiter, scope
-from api.delivery import start_worker, target_problem
+from api.delivery import is_loopback, start_worker, target_problem
 from api.errors import ApiError, field_error, handle_api_error, handle_http_error, handle_unexpected
 from api.spec import BEARER, PUBLIC, openapi_document, responses, spec
 from classifier.embedders import ModelMissingError
@@ -258,6 +258,10 @@ def create_webhook():
         problem = target_problem(str(body.url), current_app.config["WEBHOOK_ALLOW_LOOPBACK"])
         if problem:
             raise hooks.WebhookError(problem)
+        if body.url.scheme == "http" and not (current_app.config["WEBHOOK_ALLOW_HTTP"]
+                                             or is_loopback(str(body.url))):
+            raise hooks.WebhookError("Use an https:// URL: deliveries carry case data, personal data included "
+                                     "(http:// only with INTAKE_WEBHOOK_ALLOW_HTTP=true).")
         hook = hooks.create_webhook(get_db(), str(body.url), body.secret, g.api_token["id"],
                                     current_app.config["WEBHOOK_MAX_PER_TOKEN"])
     except hooks.TooManyWebhooks as exc:
