@@ -62,6 +62,9 @@ class Config:
     WEBHOOK_POLL_SECONDS = 1.0
     # Allow webhook targets on this machine (loopback addresses); link-local targets are always refused.
     WEBHOOK_ALLOW_LOOPBACK = False
+    # Where webhooks may point: host names (a leading dot takes subdomains) and CIDR networks, comma-separated;
+    # empty means any routable address (private networks included).
+    WEBHOOK_ALLOWED_HOSTS = ""
     # Allow http:// webhook URLs off this machine; by default only https:// (deliveries carry case data).
     WEBHOOK_ALLOW_HTTP = False
     # Active webhooks one API token may have.

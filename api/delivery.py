@@ -61,7 +61,37 @@ def _host(url):
     return (urllib.parse.urlsplit(url).hostname or "").rstrip(".").lower()
 
 
-def resolve_target(url, allow_loopback=False):
+def parse_allowlist(setting):
+    """``(host names, networks)`` from ``WEBHOOK_ALLOWED_HOSTS``: a comma-separated string or a list of host
+    names (``tickets.example.com``; a leading dot, ``.example.com``, takes its subdomains) and CIDR networks.
+
+    :raises ValueError: on an entry that is neither.
+    """
+    items = setting.replace(",", " ").split() if isinstance(setting, str) else list(setting or ())
+    hosts, networks = set(), []
+    for item in items:
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            if not item.strip(".") or "/" in item:
+                raise ValueError(f"{item!r} in WEBHOOK_ALLOWED_HOSTS is neither a host name nor a network") from None
+            hosts.add(item.lower())
+    return hosts, networks
+
+
+def _listed(host, addresses, allowed):
+    try:
+        hosts, networks = parse_allowlist(allowed)
+    except ValueError as exc:
+        # A misconfigured allowlist refuses every target rather than failing the request.
+        raise TargetRefused(f"The webhook allowlist is misconfigured: {exc}") from None
+    if host in hosts or any(h.startswith(".") and host.endswith(h) for h in hosts):
+        return True
+    return bool(networks) and all(any(ipaddress.ip_address(a.split("%")[0]) in n for n in networks)
+                                  for a in addresses)
+
+
+def resolve_target(url, allow_loopback=False, allowed=None):
     """The addresses to connect to for ``url``, each checked: ``[(family, sockaddr), ...]``.
 
     The delivery connects to these very addresses, so a name that resolves to a public address here and to
@@ -86,6 +116,9 @@ def resolve_target(url, allow_loopback=False):
             raise TargetRefused(f"Webhooks to {host} are not allowed: it is not a routable network address.")
         if (family, sockaddr) not in targets:
             targets.append((family, sockaddr))
+    if allowed and not _listed(host, [sockaddr[0] for _, sockaddr in targets], allowed):
+        raise TargetRefused(f"Webhooks to {host} are not allowed: it is not in the webhook allowlist "
+                            "(INTAKE_WEBHOOK_ALLOWED_HOSTS).")
     return targets
 
 
@@ -98,7 +131,7 @@ def is_loopback(url):
     return all(ipaddress.ip_address(sockaddr[0].split("%")[0]).is_loopback for _, sockaddr in targets)
 
 
-def target_problem(url, allow_loopback=False):
+def target_problem(url, allow_loopback=False, allowed=None):
     """Why the service must not send to ``url`` (a sentence), or None.
 
     Loopback (this machine), link-local, multicast and unspecified addresses are refused, so a webhook
@@ -106,7 +139,7 @@ def target_problem(url, allow_loopback=False):
     allowed for on-premises ticketing.
     """
     try:
-        resolve_target(url, allow_loopback)
+        resolve_target(url, allow_loopback, allowed)
     except TargetRefused as exc:
         return str(exc)
     return None
@@ -150,13 +183,13 @@ def _deadline(conn, seconds):
     return timer
 
 
-def post(url, body, headers, timeout, allow_loopback=False):
+def post(url, body, headers, timeout, allow_loopback=False, allowed=None):
     """POST ``body`` within ``timeout`` seconds in all; returns ``(status_code, error)``, one of them None.
 
     No proxy and no redirect is followed; the errors recorded are generic (no addresses or socket details).
     """
     try:
-        targets = resolve_target(url, allow_loopback)
+        targets = resolve_target(url, allow_loopback, allowed)
     except TargetRefused as exc:
         return None, str(exc)
     parts = urllib.parse.urlsplit(url)
@@ -188,7 +221,7 @@ def post(url, body, headers, timeout, allow_loopback=False):
     return status, None
 
 
-def send(delivery, timeout=10.0, now=None, allow_loopback=False):
+def send(delivery, timeout=10.0, now=None, allow_loopback=False, allowed=None):
     """Sign and post one claimed delivery; returns ``(status_code, error, duration_ms)``."""
     body = delivery["payload"].encode()
     timestamp = int(time.time() if now is None else now)
@@ -201,7 +234,7 @@ def send(delivery, timeout=10.0, now=None, allow_loopback=False):
         "X-Intake-Signature": sign(delivery["secret"], timestamp, body),
     }
     started = time.perf_counter()
-    status, error = post(delivery["url"], body, headers, timeout, allow_loopback)
+    status, error = post(delivery["url"], body, headers, timeout, allow_loopback, allowed)
     return status, error, round((time.perf_counter() - started) * 1000, 1)
 
 
@@ -224,7 +257,8 @@ def deliver_due(db, config, now=None, max_rounds=50):
             break
         for delivery in claimed:
             status_code, error, duration = send(delivery, timeout, now,
-                                                bool(config.get("WEBHOOK_ALLOW_LOOPBACK")))
+                                                bool(config.get("WEBHOOK_ALLOW_LOOPBACK")),
+                                                config.get("WEBHOOK_ALLOWED_HOSTS"))
             result = outbox.record_attempt(
                 db, delivery, status_code, error, duration, now=now,
                 base=float(config.get("WEBHOOK_BACKOFF_SECONDS", 10)),

@@ -255,7 +255,8 @@ def create_webhook():
         # Deliveries carry the whole case: a token that may not read cases may not receive them either.
         raise ApiError(403, detail="Webhooks deliver cases: this token needs the 'cases:read' scope as well.")
     try:
-        problem = target_problem(str(body.url), current_app.config["WEBHOOK_ALLOW_LOOPBACK"])
+        problem = target_problem(str(body.url), current_app.config["WEBHOOK_ALLOW_LOOPBACK"],
+                                 current_app.config["WEBHOOK_ALLOWED_HOSTS"])
         if problem:
             raise hooks.WebhookError(problem)
         if body.url.scheme == "http" and not (current_app.config["WEBHOOK_ALLOW_HTTP"]
