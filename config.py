@@ -24,6 +24,8 @@ class Config:
     PRELOAD_MODEL = False
     # A reviewer may review and decide a case they submitted themselves (small teams); the decision marks it.
     ALLOW_SELF_REVIEW = False
+    # The reviewer's "similar cases" compare with at most this many other cases, the newest.
+    SIMILAR_CASES_SCAN = 2000
     # Longest description accepted, in characters.
     MAX_DESCRIPTION_CHARS = 20_000
     # Send the session cookie only over HTTPS.

@@ -166,10 +166,12 @@ def override_fact(db, case_id, fact, value, reason, reviewer_email, version, *, 
                       "tier": assessment["tier"]})
 
 
-def similar(db, case_id, k=5):
+def similar(db, case_id, k=5, scan=2000):
     """The ``k`` other submitted cases whose descriptions are nearest to this one's, with their decisions.
 
     Only vectors made by the same model are compared; a case without one has no neighbours.
+    :param scan: compare with at most this many other cases, the newest: every vector is decoded on each
+        case page, so the cost of a page must not grow with the whole history.
     """
     rows = list(db.query("select embedding, embedding_model from cases where id = ?", [case_id]))
     if not rows or not rows[0]["embedding"]:
@@ -178,7 +180,8 @@ def similar(db, case_id, k=5):
 
     target = np.asarray(json.loads(rows[0]["embedding"]), dtype=np.float32)
     others = list(db.query("select id, title, state, decision, embedding from cases where id != ? and "
-                           "embedding_model = ? and state != 'draft'", [case_id, rows[0]["embedding_model"]]))
+                           "embedding_model = ? and state != 'draft' order by id desc limit ?",
+                           [case_id, rows[0]["embedding_model"], scan]))
     if not others:
         return []
     matrix = np.asarray([json.loads(o["embedding"]) for o in others], dtype=np.float32)

@@ -391,3 +391,14 @@ def test_a_resubmission_keeps_the_reviewers_overrides_in_the_facts_and_assessmen
     assert case["facts"]["prohibited"]["value"] == "cyber_malicious"
     assert case["facts"]["prohibited"]["source"] == "overridden"
     assert case["assessment"]["tier"] == "prohibited"
+
+
+def test_similar_cases_scan_only_the_newest_cases(app, client, auth, submitted):
+    auth.logout()
+    auth.login()
+    second, third = submit(client), submit(client)
+    with app.app_context():
+        from storage.reviews import similar
+
+        assert {f["id"] for f in similar(get_db(), third)} == {submitted, second}
+        assert [f["id"] for f in similar(get_db(), third, scan=1)] == [second]

@@ -60,7 +60,8 @@ def _forms(case, posted=None):
 
 
 def _page(case, status=200, error=None, **posted):
-    similar = reviews.similar(get_db(), case["id"]) if current_user.has_role("reviewer") else []
+    similar = (reviews.similar(get_db(), case["id"], scan=current_app.config["SIMILAR_CASES_SCAN"])
+               if current_user.has_role("reviewer") else [])
     return render_template("review/case.html", case=case, forms=_forms(case, posted), error=error,
                            similar=similar), status
 
