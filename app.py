@@ -36,7 +36,8 @@ def create_app(test_config=None):
     app.config.from_prefixed_env("INTAKE")
     if test_config is not None:
         app.config.update(test_config)
-    os.makedirs(app.instance_path, exist_ok=True)
+    # Private when created: it holds the database, the secret key and the models.
+    os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
     _resolve_paths(app)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app)
@@ -66,8 +67,9 @@ def create_app(test_config=None):
     from api.cli import tokens_cli, webhooks_cli
     from classifier.cli import classifier_cli
     from rules.cli import policies
+    from storage import masking
     from storage.audit import audit_cli
-    from storage.masking import MaskingFilter
+    from storage.backup import db_cli
     from views.review_cli import review_cli
     from views.users_cli import users_cli
 
@@ -77,8 +79,10 @@ def create_app(test_config=None):
     app.cli.add_command(tokens_cli)
     app.cli.add_command(webhooks_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(db_cli)
     app.cli.add_command(review_cli)
-    app.logger.addFilter(MaskingFilter())
+    masking.install()
+    app.logger.addFilter(masking.MaskingFilter())
     return app
 
 

@@ -26,11 +26,19 @@ class Config:
     POLICIES_DIR = str(ROOT / "data" / "policies")
     # Load the classifier when the app starts instead of on the first request.
     PRELOAD_MODEL = False
+    # A reviewer may review and decide a case they submitted themselves (small teams); the decision marks it.
+    ALLOW_SELF_REVIEW = False
+    # The reviewer's "similar cases" compare with at most this many other cases, the newest.
+    SIMILAR_CASES_SCAN = 2000
     # Longest description accepted, in characters.
     MAX_DESCRIPTION_CHARS = 20_000
     # Send the session cookie only over HTTPS.
     SESSION_COOKIE_SECURE = False
     SESSION_COOKIE_HTTPONLY = True
+    # A session unused for this many minutes ends (0: never idle out).
+    SESSION_IDLE_MINUTES = 60
+    # The longest a session lasts after sign-in, in seconds, however active.
+    PERMANENT_SESSION_LIFETIME = 12 * 3600
     SESSION_COOKIE_SAMESITE = "Lax"
     # Failed sign-ins for one e-mail, within the window, that lock it for the lockout time (0 turns it off).
     LOGIN_MAX_FAILURES = 5
@@ -46,14 +54,27 @@ class Config:
     API_MAX_BODY_BYTES = 64 * 1024
     # Requests allowed per API token (Flask-Limiter syntax); over it the API answers 429 with Retry-After.
     API_RATE_LIMIT = "300 per minute"
-    # Where rate-limit counters live; memory:// counts per worker process.
-    API_RATE_LIMIT_STORAGE = "memory://"
+    # Where rate-limit counters live: "database" is shared by every worker; a Flask-Limiter storage URI
+    # (redis://...) works too, but memory:// counts per worker process.
+    API_RATE_LIMIT_STORAGE = "database"
+    # Classifications (POST /classify and POST /cases) one token may run per UTC day; 0 means no budget.
+    API_DAILY_CLASSIFY_BUDGET = 0
+    # Classifications one signed-in user may run on the web (the try page, the live preview, the wizard's
+    # review step); over it the page answers 429.
+    WEB_CLASSIFY_RATE_LIMIT = "60 per minute"
     # Run the webhook delivery thread in serving processes; None means on unless TESTING.
     WEBHOOK_WORKER = None
     # How often the delivery thread looks for due deliveries, in seconds.
     WEBHOOK_POLL_SECONDS = 1.0
     # Allow webhook targets on this machine (loopback addresses); link-local targets are always refused.
     WEBHOOK_ALLOW_LOOPBACK = False
+    # Where webhooks may point: host names (a leading dot takes subdomains) and CIDR networks, comma-separated;
+    # empty means any routable address (private networks included).
+    WEBHOOK_ALLOWED_HOSTS = ""
+    # Allow http:// webhook URLs off this machine; by default only https:// (deliveries carry case data).
+    WEBHOOK_ALLOW_HTTP = False
+    # Active webhooks one API token may have.
+    WEBHOOK_MAX_PER_TOKEN = 10
     # How long one delivery attempt may take, in seconds.
     WEBHOOK_TIMEOUT_SECONDS = 10.0
     # Wait after the first failed attempt; doubled after each further failure, up to the maximum.

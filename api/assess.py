@@ -13,10 +13,12 @@ from classifier.text import DescriptionError
 from .errors import ApiError, field_error
 
 
-def assess_description(description, answers, on, classification=None):
+def assess_description(description, answers, on, classification=None, overrides=None):
     """Classify, merge the answers and assess: the classification, facts, assessment and summary fields.
 
     :param classification: the description's classification when already known (answers changed, text did not).
+    :param overrides: a reviewer's fact overrides of the case (``{fact: {"value", "reason", "by"}}``), applied
+        last as when they were made.
     :raises ApiError: 422 naming the field for a bad description or answer, 503 without a model.
     """
     if len(description) > current_app.config["MAX_DESCRIPTION_CHARS"]:
@@ -32,7 +34,7 @@ def assess_description(description, answers, on, classification=None):
         # Until the classifier predicts these uses itself, the word screen says which the text could be.
         classification = {**classification, "possible_uses": rules.possible_uses(description)}
     try:
-        facts = rules.build_facts(classification, answers)
+        facts = rules.build_facts(classification, answers, overrides)
     except rules.FactError as exc:
         raise ApiError(422, detail="Some fields are invalid.",
                        errors=[field_error(f"answers.{exc.field}", exc.message)]) from None

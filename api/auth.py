@@ -6,6 +6,7 @@ from flask import current_app, g, request
 from flask_limiter import Limiter
 
 from storage import get_db
+from storage.rate_limits import hit
 from storage.tokens import find_token, touch
 
 from .errors import ApiError
@@ -39,6 +40,11 @@ def authenticate(required):
     db = get_db()
     record = find_token(db, token)
     if record is None:
+        # Failures are counted per address: a flood of made-up tokens would otherwise never be limited.
+        wait = hit(db, f"api:unauthenticated:{request.remote_addr or 'unknown'}", current_app.config["API_RATE_LIMIT"])
+        if wait:
+            raise ApiError(429, detail="Too many requests with an unknown token; wait and try again.",
+                           headers={"Retry-After": str(wait)})
         raise ApiError(401, detail="The API token is unknown or revoked.", headers=CHALLENGE)
     if required and required not in record["scopes"]:
         raise ApiError(403, detail=f"This token lacks the {required!r} scope.")
@@ -61,7 +67,10 @@ def _exempt():
 
 
 def init_limiter(app, bp):
-    """A limiter for this app alone, so apps with different settings (tests) do not share counters."""
+    """A Flask-Limiter for this app alone when ``API_RATE_LIMIT_STORAGE`` names one of its storages (e.g.
+    ``redis://``); with ``database`` (the default) the limit is counted in the database by ``check_request``."""
+    if app.config["API_RATE_LIMIT_STORAGE"] == "database":
+        return None
     limiter = Limiter(key_func=rate_limit_key, storage_uri=app.config["API_RATE_LIMIT_STORAGE"],
                       headers_enabled=False)
     limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], exempt_when=_exempt)(bp)

@@ -17,15 +17,17 @@ webhooks_cli = AppGroup("webhooks", help="Inspect and send webhook deliveries.")
 @tokens_cli.command("create")
 @click.option("--name", required=True, help="Who uses the token, e.g. jira-prod.")
 @click.option("--scopes", required=True, help=f"Comma-separated, from: {','.join(SCOPES)}.")
-def create_command(name, scopes):
+@click.option("--own-cases", is_flag=True, help="Limit the token to the cases it creates (reads, comments, webhooks).")
+def create_command(name, scopes, own_cases):
     """Create a token and print it once; only its hash is stored."""
     db = get_db()
     migrate(db)
     try:
-        token, record = create_token(db, name, scopes)
+        token, record = create_token(db, name, scopes, own_cases=own_cases)
     except TokenError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"Created token {record['id']} ({record['name']}) with scopes {','.join(record['scopes'])}.")
+    limit = ", limited to its own cases" if record["own_cases"] else ""
+    click.echo(f"Created token {record['id']} ({record['name']}) with scopes {','.join(record['scopes'])}{limit}.")
     click.echo("Copy it now; it is not shown again:")
     click.echo(token)
 
@@ -49,7 +51,8 @@ def list_command():
         click.echo("No API tokens.")
     for row in rows:
         state = f"revoked {row['revoked_at']}" if row["revoked_at"] else "active"
-        click.echo(f"{row['id']:>4}  {row['name']:20}  {row['prefix']}…  {','.join(row['scopes']):40}  "
+        scopes = ",".join(row["scopes"]) + (" (own cases)" if row["own_cases"] else "")
+        click.echo(f"{row['id']:>4}  {row['name']:20}  {row['prefix']}…  {scopes:40}  "
                    f"{row['requests']:>7} requests  {state}")
 
 

@@ -96,8 +96,12 @@ class IdempotencyHeaders(BaseModel):
         optional(alias="Idempotency-Key", description="retrying with the same key and body returns the same case")
 
 
+# The API never serves drafts (a web user's unfinished answers).
+API_STATES = tuple(state for state in STATES if state != "draft")
+
+
 class CaseQuery(Strict):
-    state: Literal[STATES] = optional()
+    state: Literal[API_STATES] = optional()
     external_ref: str = optional(max_length=200)
     updated_since: datetime.datetime = optional(description="ISO 8601; naive times are UTC")
     cursor: str = optional(max_length=400, description="next_cursor of the previous page")
@@ -106,7 +110,8 @@ class CaseQuery(Strict):
 
 class CommentCreate(Strict):
     body: str = Field(min_length=1, max_length=10_000)
-    author: str | None = Field(None, max_length=200, description="default: the token's name")
+    author: str | None = Field(None, max_length=200, description="who the comment is written for; the author "
+                               "shown and audited is always the token (\"token:<name> (for <author>)\")")
 
 
 class PoliciesQuery(Strict):

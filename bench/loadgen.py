@@ -302,8 +302,9 @@ def check(database, load, webhook_id=None):
         ours = sorted({i for ids in stored.values() for i in ids})
         if webhook_id is not None:
             changes = dict(db.execute("select case_id, count(*) from case_history group by case_id").fetchall())
-            queued = dict(db.execute("select case_id, count(*) from webhook_deliveries where webhook_id = ? "
-                                     "group by case_id", [webhook_id]).fetchall())
+            # The outbox row written with each change is its event; the per-webhook delivery rows follow after
+            # the commit (or on the delivery worker's next pass after a crash).
+            queued = dict(db.execute("select case_id, count(*) from webhook_events group by case_id").fetchall())
             problems += [f"case {i}: {changes.get(i, 0)} state changes but {queued.get(i, 0)} outbox rows"
                          for i in ours if changes.get(i, 0) != queued.get(i, 0)]
         audited = {r[0] for r in db.execute("select distinct case_id from audit where action = 'state'")}

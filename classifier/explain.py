@@ -8,14 +8,23 @@ from .model import COLUMNS
 SNIPPET_CHARS = 240
 
 
-def nearest_examples(index, vector, k=5):
-    """The ``k`` training examples most similar to ``vector``, most similar first.
+# Ids of training examples taken from reviewer-corrected cases (storage.reviews.labelled_examples).
+CASE_PREFIX = "case-"
 
+
+def nearest_examples(index, vector, k=5):
+    """The ``k`` shipped training examples most similar to ``vector``, most similar first.
+
+    Examples from reviewer-corrected cases train the model but are never shown: their text is another team's
+    confidential description, and explanations reach any signed-in user and any ``classify`` token.
     :param index: a dict with ``vectors`` (unit rows), ``ids``, ``texts`` and ``labels``.
     """
+    shown = np.flatnonzero([not str(i).startswith(CASE_PREFIX) for i in index["ids"]])
+    k = min(k, len(shown))
+    if k == 0:
+        return []
     sims = index["vectors"] @ vector
-    k = min(k, len(sims))
-    top = np.argpartition(-sims, k - 1)[:k]
+    top = shown[np.argpartition(-sims[shown], k - 1)[:k]]
     top = top[np.argsort(-sims[top])]
     out = []
     for i in top:

@@ -5,6 +5,9 @@ No routes here (views/intake.py drives it). A draft's ``intake`` is ``{step name
 
 from dataclasses import dataclass
 
+from flask import current_app
+from wtforms.validators import Length
+
 import rules
 from rules.facts import ACTIVITY_FACTS
 
@@ -103,6 +106,39 @@ def neighbour(name, intake, offset):
 def step_data(form):
     """What a posted form holds, without its token and buttons, ready to store in the draft."""
     return {field.name: field.data for field in form if field.type not in ("CSRFTokenField", "SubmitField")}
+
+
+def _max_chars(field):
+    """The most characters ``field`` takes: the description's configured limit, else its Length validator."""
+    if field.name == "description":
+        return current_app.config["MAX_DESCRIPTION_CHARS"]
+    limits = [v.max for v in field.validators if isinstance(v, Length) and v.max is not None and v.max >= 0]
+    return min(limits) if limits else None
+
+
+def back_data(form):
+    """What Back saves: the answers as typed, valid or not, but never more than a field takes.
+
+    Back skips validation so nothing typed is lost; without these bounds it would store (and mask) a
+    megabyte of text. Choices the page never offered are dropped.
+    :return: ``(data, refused)``; when ``refused`` is true nothing may be saved, and the fields over their
+        limit carry an error to show next to them.
+    """
+    data, refused = {}, False
+    for field in form:
+        if field.type in ("CSRFTokenField", "SubmitField"):
+            continue
+        value, limit = field.data, _max_chars(field)
+        allowed = {getattr(choice, "value", None) or choice[0] for choice in getattr(field, "choices", None) or []}
+        if isinstance(value, str) and limit is not None and len(value) > limit:
+            field.errors = [f"Too long: at most {limit:,} characters ({len(value):,} given)."]
+            refused = True
+        elif allowed and isinstance(value, list):
+            value = [v for v in value if v in allowed]
+        elif allowed and value not in allowed:
+            value = None
+        data[field.name] = value
+    return data, refused
 
 
 def incomplete_step(intake):

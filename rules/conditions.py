@@ -86,11 +86,18 @@ def _check_operand(op, operand, kind, choices, path):
         raise ConditionError(path, f"bad value {operand!r} for {op!r}{hint}")
 
 
-def validate(cond, path="when"):
+# Deeper conditions are refused: no policy needs them, and validating and evaluating recurse once per level
+# (a pack of "not.not.not…" dotted keys would otherwise end in a RecursionError, a 500 on upload).
+MAX_DEPTH = 32
+
+
+def validate(cond, path="when", depth=0):
     """Check that ``cond`` is a well-formed condition over known facts.
 
     :raises ConditionError: naming the place inside the condition and what is wrong.
     """
+    if depth > MAX_DEPTH:
+        raise ConditionError(path[:200], f"conditions are nested more than {MAX_DEPTH} levels deep")
     if not isinstance(cond, dict) or not cond:
         raise ConditionError(path, "a condition must be a non-empty table")
     combinators = [key for key in COMBINATORS if key in cond]
@@ -99,13 +106,13 @@ def validate(cond, path="when"):
             raise ConditionError(path, f"{combinators[0]!r} cannot be mixed with {sorted(cond)}")
         key = combinators[0]
         if key == "not":
-            validate(cond["not"], f"{path}.not")
+            validate(cond["not"], f"{path}.not", depth + 1)
             return
         parts = cond[key]
         if not isinstance(parts, list) or not parts:
             raise ConditionError(path, f"{key!r} needs a non-empty list of conditions")
         for i, part in enumerate(parts):
-            validate(part, f"{path}.{key}[{i}]")
+            validate(part, f"{path}.{key}[{i}]", depth + 1)
         return
     if "fact" not in cond:
         raise ConditionError(path, f"unknown keys {sorted(cond)}: expected all, any, not or fact")

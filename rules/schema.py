@@ -240,6 +240,8 @@ def _read(path):
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         fail(path, "", f"TOML syntax error: {exc}")
+    except RecursionError:
+        fail(path, "", "the TOML is nested too deeply")
     except OSError as exc:
         fail(path, "", f"cannot read: {exc.strerror}")
 

@@ -1,5 +1,8 @@
 """The SQLite database: one connection per request, schema through migrations."""
 
+import contextlib
+import os
+
 import click
 import sqlite_utils
 from flask import current_app, g
@@ -12,6 +15,11 @@ __all__ = ["get_db", "init_app", "open_db", "migrate"]
 
 def open_db(path):
     """Open the database file at ``path`` in WAL mode with foreign keys enforced."""
+    if path != ":memory:" and not os.path.exists(path):
+        # Created private: it holds password hashes, personal data and webhook secrets. SQLite gives its
+        # -wal and -shm files the same permissions.
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     db = sqlite_utils.Database(path)
     db.execute("PRAGMA busy_timeout = 5000")
     db.execute("PRAGMA foreign_keys = ON")

@@ -54,6 +54,14 @@ def head(db):
     return rows[0] if rows else None
 
 
+def record_now(db, actor, action, case_id=None, before=None, after=None):
+    """Append one audit row in a write transaction of its own (for actions outside any other transaction)."""
+    from .cases import write_transaction
+
+    with write_transaction(db):
+        record(db, actor, action, case_id, before, after)
+
+
 def verify(db):
     """Check the whole chain and its head; returns a list of problems (empty when intact)."""
     problems, prev, expected_id = [], GENESIS, None
@@ -89,9 +97,26 @@ def audit_cli():
     """Inspect the audit trail."""
 
 
+def check_anchor(db, expected):
+    """Problems when the trail does not reach the head hash ``expected``, recorded outside the database.
+
+    The trail may have grown since: the anchor must then be one of its rows, with the chain intact after it.
+    Someone who rewrote the file could rebuild a consistent chain, but not one through a hash kept elsewhere.
+    """
+    expected = (expected or "").strip().lower()
+    rows = list(db.query("select id from audit where hash = ?", [expected]))
+    if not rows:
+        return [f"no audit row has the expected head hash {expected}: the trail was rewritten or is from "
+                "another database"]
+    return []
+
+
 @audit_cli.command("verify")
+@click.option("--expect-head", metavar="HASH",
+              help="A head hash recorded earlier outside the database (admin page, a ticket); the trail must "
+                   "still contain it.")
 @with_appcontext
-def verify_command():
+def verify_command(expect_head):
     """Check that no audit row was edited or deleted; exits 1 when one was."""
     from . import get_db
 
@@ -99,6 +124,8 @@ def verify_command():
     if "audit" not in db.table_names():
         raise click.ClickException("There is no audit table yet: run `flask init-db` first.")
     problems = verify(db)
+    if expect_head:
+        problems += check_anchor(db, expect_head)
     if problems:
         for problem in problems:
             click.echo(problem, err=True)

@@ -1,13 +1,15 @@
 """Case records: created with their assessment, listed, commented on, and moved between states.
 
-Every state change is written with its history row and one webhook delivery per active webhook in the
-same transaction, so a decision is never recorded without the notification that announces it.
+Every state change is written with its history row and its webhook event in the same transaction, so a
+decision is never recorded without the notification that announces it; the event is fanned out to each
+webhook's delivery row right after the commit (storage/webhooks.py).
 """
 
 import base64
 import binascii
 import contextlib
 import json
+import logging
 import sqlite3
 
 from . import audit, webhooks
@@ -15,6 +17,7 @@ from .clock import now_iso
 from .masking import mask
 from .users import get_user_by_email
 
+log = logging.getLogger(__name__)
 STATES = ("draft", "submitted", "in_review", "approved", "rejected", "changes_requested")
 TRANSITIONS = {
     "draft": ("submitted",),
@@ -79,8 +82,16 @@ def write_transaction(db):
         yield db
     except BaseException:
         db.conn.rollback()
+        db.__dict__.pop("_after_commit", None)
         raise
     db.execute("COMMIT")
+    # Work that must follow the commit, outside the lock (e.g. fanning a state change out to webhooks).
+    for callback in db.__dict__.pop("_after_commit", []):
+        try:
+            callback(db)
+        except sqlite3.Error:
+            # The change is committed; the delivery worker fans out what is left on its next pass.
+            log.warning("after-commit step %s failed; left to the delivery worker", callback.__name__, exc_info=True)
 
 
 def links(case_id):
@@ -126,7 +137,7 @@ def get_case(db, case_id):
 def _record_change(db, case_id, from_state, to_state, actor, note, at):
     db["case_history"].insert({"case_id": case_id, "from_state": from_state, "to_state": to_state,
                                "actor": actor, "note": note, "at": at})
-    webhooks.enqueue(db, case_id, EVENT, {"from_state": from_state, "to_state": to_state, "actor": actor,
+    webhooks.record_event(db, case_id, EVENT, {"from_state": from_state, "to_state": to_state, "actor": actor,
                                           "note": note, "at": at, "case": get_case(db, case_id)})
 
 
@@ -227,9 +238,16 @@ def check_version(row, version):
                               "Read the case as it is now and try again.")
 
 
-def add_comment(db, case_id, body, author, token_id=None, user_id=None):
+def token_of(db, case_id):
+    """The id of the API token that created the case, or None."""
+    rows = list(db.query("select token_id from cases where id = ?", [case_id]))
+    return rows[0]["token_id"] if rows else None
+
+
+def add_comment(db, case_id, body, author, token_id=None, user_id=None, actor=None):
     """Add a comment to a case and return it.
 
+    :param actor: who the audit row names (default ``author``).
     :raises CaseNotFound: no such case.
     """
     now = now_iso()
@@ -242,7 +260,8 @@ def add_comment(db, case_id, body, author, token_id=None, user_id=None):
                       "user_id": user_id, "created_at": now})
         comment_id = table.last_pk
         db.execute("update cases set updated_at = ? where id = ?", [now, case_id])
-        audit.record(db, author, "comment", case_id, None, {"comment_id": comment_id, "body": body})
+        audit.record(db, actor or author, "comment", case_id, None,
+                     {"comment_id": comment_id, "body": body, "author": author, "token_id": token_id})
     row = db["case_comments"].get(comment_id)
     return {k: row[k] for k in ("id", "case_id", "author", "body", "created_at")}
 
@@ -268,14 +287,22 @@ def decode_cursor(cursor):
     raise BadCursor("The cursor is not valid: pass the next_cursor of a previous page unchanged.")
 
 
-def list_cases(db, state=None, external_ref=None, updated_since=None, cursor=None, limit=50):
+def list_cases(db, state=None, external_ref=None, updated_since=None, cursor=None, limit=50, token_id=None,
+               drafts=True):
     """Cases in order of last update, oldest first; returns ``(cases, next_cursor)``.
 
     :param updated_since: an ISO 8601 UTC timestamp; only cases updated at or after it.
     :param cursor: from a previous call, to get the next page.
+    :param token_id: only the cases this API token created.
+    :param drafts: include drafts (web users' unfinished answers).
     :raises BadCursor: on a cursor this service did not make.
     """
     where, args = [], []
+    if not drafts:
+        where.append("state != 'draft'")
+    if token_id is not None:
+        where.append("token_id = ?")
+        args.append(token_id)
     if state:
         where.append("state = ?")
         args.append(state)

@@ -37,12 +37,16 @@ def create_draft(db, user, step, step_data, next_step, key=None):
     :param key: the one-off key of the form; the same key again returns the draft it created.
     """
     now = now_iso()
+    # Masked before the write lock is taken: no other writer waits on the regexes.
     intake = {step: _clean(step_data)}
     with write_transaction(db):
         if key:
-            seen = list(db.query("select id from cases where intake_key = ? and submitter_id = ?", [key, user["id"]]))
-            if seen:
+            seen = list(db.query("select id, submitter_id from cases where intake_key = ?", [key]))
+            if seen and seen[0]["submitter_id"] == user["id"]:
                 return seen[0]["id"]
+            if seen:
+                # Another user's key (keys come from the form): start an unkeyed draft rather than fail.
+                key = None
         table = db["cases"]
         table.insert({"title": step_data.get("name") or "Untitled", "state": "draft", "submitter_id": user["id"],
                       "submitter_email": user["email"], "source": "web", "intake": json.dumps(intake),
@@ -53,12 +57,17 @@ def create_draft(db, user, step, step_data, next_step, key=None):
     return case_id
 
 
-def save_step(db, case_id, step, step_data, next_step):
+def save_step(db, case_id, step, step_data, next_step, actor=None):
     """Store one step's answers on an editable case and remember where the user goes next.
+
+    Edits of a case sent back for changes, and the submitter's corrections of the predictions (the review
+    step), are audited: they change what a reviewer already saw or what the verdict rests on.
 
     :raises CaseNotFound: no such case.
     :raises TransitionError: the case is no longer editable (already submitted).
     """
+    # Masked before the write lock is taken: no other writer waits on the regexes.
+    cleaned = _clean(step_data)
     with write_transaction(db):
         rows = list(db.query("select state, intake from cases where id = ?", [case_id]))
         if not rows:
@@ -66,7 +75,12 @@ def save_step(db, case_id, step, step_data, next_step):
         if rows[0]["state"] not in EDITABLE:
             raise TransitionError(f"This case is {rows[0]['state']}; its answers can no longer be changed.")
         intake = _loads(rows[0]["intake"], {})
-        intake[step] = _clean(step_data)
+        previous = intake.get(step)
+        intake[step] = cleaned
+        corrected = step == "review" and any(v is not None for v in cleaned.values())
+        if actor and previous != cleaned and (rows[0]["state"] == "changes_requested" or corrected):
+            audit.record(db, actor, "edit_answers", case_id, {"step": step, "answers": previous},
+                         {"step": step, "answers": cleaned})
         changes = {"intake": json.dumps(intake), "step": next_step, "updated_at": now_iso()}
         if step == "product" and step_data.get("name"):
             changes["title"] = step_data["name"]

@@ -83,6 +83,39 @@ def record_failure(db, email, address, limits, now=None):
     return locked_for(db, email, address, now)
 
 
+def reserve(db, email, address, limits, now=None):
+    """Before checking a password: refuse a locked ``email`` or ``address``, else count the attempt as failed.
+
+    Checking the lock and counting happen in one write transaction, before the slow password check: checked
+    first and counted after it, concurrent attempts all passed the check before any was counted. A sign-in
+    that then succeeds takes its count back with :func:`forgive`.
+    :return: seconds until either may try again; 0 when this attempt may check its password.
+    """
+    now = now_ts() if now is None else now
+    with write_transaction(db):
+        wait = locked_for(db, email, address, now)
+        if wait:
+            return wait
+        for scope, key in _keys(email, address).items():
+            _count(db, scope, key, limits, now)
+        db.execute(
+            "delete from login_attempts where window_start <= ? and locked_until <= ?",
+            [now - limits.window_seconds, now],
+        )
+    return 0
+
+
+def forgive(db, email, address, limits):
+    """After a successful sign-in: forget the e-mail's failures and take back the attempt counted against
+    the address by :func:`reserve` (and the lock it may have set)."""
+    keys = _keys(email, address)
+    with write_transaction(db):
+        db.execute("delete from login_attempts where scope = 'email' and key = ?", [keys["email"]])
+        db.execute("update login_attempts set failures = max(0, failures - 1), "
+                   "locked_until = case when failures - 1 < ? then 0 else locked_until end "
+                   "where scope = 'address' and key = ?", [limits.threshold("address"), keys["address"]])
+
+
 def _count(db, scope, key, limits, now):
     threshold = limits.threshold(scope)
     if threshold <= 0:

@@ -200,3 +200,36 @@ def m008_login_attempts(db):
         defaults={"failures": 0, "locked_until": 0},
     )
     db["login_attempts"].create_index(["window_start"])
+
+
+@migrations()
+def m011_webhook_events(db):
+    # One row per state change, written in the transaction that changes the state; the deliveries to each
+    # webhook are fanned out from it after the commit, so the write lock is not held for every receiver.
+    db["webhook_events"].create(
+        {"id": int, "case_id": int, "event": str, "payload": str, "created_ts": float, "fanned_out": int},
+        pk="id",
+        not_null={"event", "payload", "created_ts"},
+        defaults={"fanned_out": 0},
+        foreign_keys=[("case_id", "cases", "id")],
+    )
+    db["webhook_events"].create_index(["fanned_out", "id"])
+    db["webhook_deliveries"].add_column("event_id", int)
+    # A token may be limited to the cases it created (reads, comments, webhook deliveries).
+    db["api_tokens"].add_column("own_cases", int, not_null_default=0)
+    db["webhooks"].create_index(["token_id", "active"])
+
+
+@migrations()
+def m012_session_epoch(db):
+    # Each session carries the user's epoch from sign-in; bumping it (sign-out, new password, role change,
+    # deactivation) ends every session of that user, wherever its cookie was copied.
+    db["users"].add_column("session_epoch", int, not_null_default=0)
+
+
+@migrations()
+def m013_rate_counters(db):
+    # Fixed-window request counters in the database, so every gunicorn worker counts against the same limit.
+    db["rate_counters"].create({"key": str, "window_start": float, "count": int}, pk="key",
+                               not_null={"window_start", "count"})
+    db["rate_counters"].create_index(["window_start"])

@@ -12,7 +12,7 @@ import rules
 from classifier.labels import DECISIONS, LABEL_FIELDS
 
 from . import audit
-from .cases import CaseNotFound, TransitionError, check_version, set_state, write_transaction
+from .cases import CaseError, CaseNotFound, TransitionError, check_version, set_state, write_transaction
 from .clock import now_iso
 from .masking import mask
 
@@ -69,14 +69,41 @@ def _row(db, case_id):
     return rows[0]
 
 
-def assign(db, case_id, reviewer_email, version):
-    """Make ``reviewer_email`` the case's reviewer; a submitted case moves to ``in_review``."""
+class DutiesError(CaseError):
+    """Separation of duties: the reviewer may not act on this case (they submitted it, or another holds it)."""
+
+    status = 403
+
+
+def _check_duties(row, reviewer_email, reviewer_id=None, admin=False, allow_self_review=False, holder=True):
+    """Refuse an action that would let one person both submit and review a case; returns True for the submitter.
+
+    The submitter is matched by account and by e-mail, since an API client names the submitter by e-mail.
+    :param holder: the action needs the case's reviewer: another reviewer's case is refused unless ``admin``.
+    """
+    email = (reviewer_email or "").strip().lower()
+    own = ((reviewer_id is not None and row.get("submitter_id") == reviewer_id)
+           or (row.get("submitter_email") or "").strip().lower() == email)
+    if own and not allow_self_review:
+        raise DutiesError("You submitted this case, so someone else must review it.")
+    assignee = (row.get("assignee_email") or "").strip().lower()
+    if holder and assignee and assignee != email and not admin:
+        raise DutiesError(f"This case is assigned to {row['assignee_email']}; only they or an admin may act on it.")
+    return own
+
+
+def assign(db, case_id, reviewer_email, version, *, reviewer_id=None, admin=False, allow_self_review=False):
+    """Make ``reviewer_email`` the case's reviewer; a submitted case moves to ``in_review``.
+
+    :raises DutiesError: the reviewer submitted the case, or (unless ``admin``) another reviewer holds it.
+    """
     with write_transaction(db):
         row = _row(db, case_id)
         check_version(row, version)
         if row["state"] not in ("submitted", "in_review"):
             raise TransitionError(f"A {row['state'].replace('_', ' ')} case cannot be assigned; only submitted "
                                   "cases and cases in review can.")
+        _check_duties(row, reviewer_email, reviewer_id, admin, allow_self_review)
         audit.record(db, reviewer_email, "assign", case_id, {"assignee": row["assignee_email"]},
                      {"assignee": reviewer_email})
         if row["state"] == "submitted":
@@ -86,23 +113,40 @@ def assign(db, case_id, reviewer_email, version):
                    [reviewer_email, now_iso(), case_id])
 
 
-def decide(db, case_id, new_state, reviewer_email, version, note=None, conditions=None):
-    """Approve (with ``conditions``), reject or request changes (with ``note``)."""
-    decision = {"state": new_state, "by": reviewer_email, "at": now_iso(), "note": mask(note),
-                "conditions": conditions or []}
-    return set_state(db, case_id, new_state, reviewer_email, note=note, version=version,
-                     changes={"decision": json.dumps(decision)})
+def decide(db, case_id, new_state, reviewer_email, version, note=None, conditions=None, *, reviewer_id=None,
+           admin=False, allow_self_review=False):
+    """Approve (with ``conditions``), reject or request changes (with ``note``).
+
+    The decision (repeated in the audit row) says who decided, and whether they had submitted the case
+    themselves (allowed only with ``allow_self_review``) or decided a case another reviewer held (admins).
+    :raises DutiesError: as :func:`assign`.
+    """
+    note_masked = mask(note)
+    with write_transaction(db):
+        row = _row(db, case_id)
+        own = _check_duties(row, reviewer_email, reviewer_id, admin, allow_self_review)
+        decision = {"state": new_state, "by": reviewer_email, "at": now_iso(), "note": note_masked,
+                    "conditions": conditions or []}
+        if own:
+            decision["self_review"] = True
+        if row.get("assignee_email") and row["assignee_email"].lower() != reviewer_email.lower():
+            decision["assignee"] = row["assignee_email"]
+        return set_state(db, case_id, new_state, reviewer_email, note=note, version=version,
+                         changes={"decision": json.dumps(decision)})
 
 
-def override_fact(db, case_id, fact, value, reason, reviewer_email, version):
+def override_fact(db, case_id, fact, value, reason, reviewer_email, version, *, reviewer_id=None, admin=False,
+                  allow_self_review=False):
     """Override one fact, re-run the rules and keep the correction as a labelled example.
 
     :raises rules.FactError: the fact cannot be overridden or the value is not one it may take.
+    :raises DutiesError: as :func:`assign`.
     """
     reason = mask(reason)
     with write_transaction(db):
         row = _row(db, case_id)
         check_version(row, version)
+        _check_duties(row, reviewer_email, reviewer_id, admin, allow_self_review)
         overrides = json.loads(row["overrides"] or "{}")
         overrides[fact] = {"value": value, "reason": reason, "by": reviewer_email}
         classification = json.loads(row["classification"] or "null")
@@ -123,10 +167,12 @@ def override_fact(db, case_id, fact, value, reason, reviewer_email, version):
                       "tier": assessment["tier"]})
 
 
-def similar(db, case_id, k=5):
+def similar(db, case_id, k=5, scan=2000):
     """The ``k`` other submitted cases whose descriptions are nearest to this one's, with their decisions.
 
     Only vectors made by the same model are compared; a case without one has no neighbours.
+    :param scan: compare with at most this many other cases, the newest: every vector is decoded on each
+        case page, so the cost of a page must not grow with the whole history.
     """
     rows = list(db.query("select embedding, embedding_model from cases where id = ?", [case_id]))
     if not rows or not rows[0]["embedding"]:
@@ -135,7 +181,8 @@ def similar(db, case_id, k=5):
 
     target = np.asarray(json.loads(rows[0]["embedding"]), dtype=np.float32)
     others = list(db.query("select id, title, state, decision, embedding from cases where id != ? and "
-                           "embedding_model = ? and state != 'draft'", [case_id, rows[0]["embedding_model"]]))
+                           "embedding_model = ? and state != 'draft' order by id desc limit ?",
+                           [case_id, rows[0]["embedding_model"], scan]))
     if not others:
         return []
     matrix = np.asarray([json.loads(o["embedding"]) for o in others], dtype=np.float32)

@@ -40,12 +40,15 @@ def parse_scopes(scopes):
 def _public(row):
     out = {k: v for k, v in row.items() if k != "token_hash"}
     out["scopes"] = row["scopes"].split()
+    out["own_cases"] = bool(row.get("own_cases"))
     return out
 
 
-def create_token(db, name, scopes):
+def create_token(db, name, scopes, own_cases=False, actor="cli"):
     """Create a token; returns ``(token, record)``. Only the record is stored, with a hash of the token.
 
+    :param own_cases: limit the token to the cases it created: reads, comments and webhook deliveries.
+    :param actor: who the audit row names.
     :raises TokenError: on an empty name or unknown scopes.
     """
     name = (name or "").strip()
@@ -53,10 +56,16 @@ def create_token(db, name, scopes):
         raise TokenError("A token needs a name.")
     scopes = parse_scopes(scopes)
     token = PREFIX + secrets.token_urlsafe(32)
-    table = db["api_tokens"]
-    table.insert({"name": name, "prefix": token[:12], "token_hash": hash_token(token),
-                  "scopes": " ".join(scopes), "created_at": now_iso()})
-    return token, _public(table.get(table.last_pk))
+    from . import audit
+    from .cases import write_transaction
+
+    with write_transaction(db):
+        table = db["api_tokens"]
+        table.insert({"name": name, "prefix": token[:12], "token_hash": hash_token(token),
+                      "scopes": " ".join(scopes), "created_at": now_iso(), "own_cases": int(bool(own_cases))})
+        record = _public(table.get(table.last_pk))
+        audit.record(db, actor, "create_token", after={k: record[k] for k in ("id", "name", "scopes", "own_cases")})
+    return token, record
 
 
 def find_token(db, token):
@@ -85,20 +94,38 @@ def list_tokens(db):
             for row in db["api_tokens"].rows_where(order_by="id")]
 
 
-def revoke_token(db, id_or_name):
-    """Revoke the token with this id, or every active token with this name; returns how many.
+def revoke_token(db, id_or_name, actor="cli"):
+    """Revoke the token with this id, or every active token with this name, and stop their webhooks.
+
+    :return: how many tokens were revoked.
 
     :raises TokenError: when no active token matches.
     """
     where, args = "name = ?", [str(id_or_name)]
     if str(id_or_name).isdigit():
         where, args = "(id = ? or name = ?)", [int(id_or_name), str(id_or_name)]
-    # ``where`` is one of the two fixed clauses above; the id or name is bound.
-    cursor = db.execute(f"update api_tokens set revoked_at = ? where {where} and revoked_at is null",  # nosec B608
-                        [now_iso(), *args])
-    if not cursor.rowcount:
-        raise TokenError(f"No active token {id_or_name!r}.")
-    return cursor.rowcount
+    from .cases import write_transaction
+
+    now = now_iso()
+    with write_transaction(db):
+        # ``where`` is one of the two fixed clauses above; the id or name is bound.
+        ids = [row["id"] for row in db.query(f"select id from api_tokens where {where} "  # nosec B608
+                                             "and revoked_at is null", args)]
+        if not ids:
+            raise TokenError(f"No active token {id_or_name!r}.")
+        marks = ", ".join("?" for _ in ids)
+        # Only "?" placeholders are formatted in. A revoked token's webhooks stop with it, in the same
+        # transaction: otherwise a leaked token would keep receiving every case, and nobody could delete
+        # its webhooks through the API any more.
+        db.execute(f"update api_tokens set revoked_at = ? where id in ({marks})", [now, *ids])  # nosec B608
+        db.execute(f"update webhook_deliveries set status = 'cancelled', locked_until = null where status = "  # nosec B608
+                   f"'pending' and webhook_id in (select id from webhooks where token_id in ({marks}))", ids)
+        db.execute(f"update webhooks set active = 0, disabled_at = ? where active = 1 and token_id in ({marks})",  # nosec B608
+                   [now, *ids])
+        from . import audit
+
+        audit.record(db, actor, "revoke_token", after={"ids": ids})
+    return len(ids)
 
 
 def count_use(db, token_id, endpoint):
@@ -112,3 +139,12 @@ def count_use(db, token_id, endpoint):
         "on conflict (token_id, day, endpoint) do update set count = count + 1",
         [token_id, day, endpoint],
     )
+
+
+def used_today(db, token_id, endpoints):
+    """How many requests the token made today (UTC) to ``endpoints``, as counted by :func:`count_use`."""
+    day = datetime.datetime.now(datetime.UTC).date().isoformat()
+    marks = ", ".join("?" for _ in endpoints)
+    # Only "?" placeholders are formatted in; every value is bound.
+    return db.execute(f"select coalesce(sum(count), 0) from api_usage where token_id = ? and day = ? "  # nosec B608
+                      f"and endpoint in ({marks})", [token_id, day, *endpoints]).fetchone()[0]

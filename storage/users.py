@@ -97,6 +97,12 @@ def set_password(db, email, password):
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise UserError(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.", "password")
     db["users"].update(user["id"], {"password_hash": generate_password_hash(password)})
+    end_sessions(db, user["id"])
+
+
+def end_sessions(db, user_id):
+    """End every session of the user: a cookie signed before now no longer signs anyone in."""
+    db.execute("update users set session_epoch = coalesce(session_epoch, 0) + 1 where id = ?", [user_id])
 
 
 def count_users(db):
@@ -170,6 +176,8 @@ def change_role(db, actor, user_id, role):
             return user
         _check_admins_remain(db, user, actor, role, bool(user["active"]))
         db["users"].update(user_id, {"role": role})
+        # A session keeps no role of its own, but one signed in under the old role should not outlive it.
+        end_sessions(db, user_id)
         changed = get_user(db, user_id)
         audit.record(db, actor["email"], "change_role", before=_summary(user), after=_summary(changed))
     return changed
@@ -187,6 +195,8 @@ def set_active(db, actor, user_id, active):
             return user
         _check_admins_remain(db, user, actor, user["role"], bool(active))
         db["users"].update(user_id, {"active": int(bool(active))})
+        # Reactivating must not bring back the sessions the deactivation ended.
+        end_sessions(db, user_id)
         changed = get_user(db, user_id)
         action = "reactivate_user" if active else "deactivate_user"
         audit.record(db, actor["email"], action, before=_summary(user), after=_summary(changed))

@@ -13,6 +13,7 @@ import secrets
 import time
 import uuid
 
+from . import audit
 from .clock import now_iso
 
 STATUSES = ("pending", "delivered", "failed", "cancelled")
@@ -44,19 +45,47 @@ def _public(row, with_secret=False):
     return hook
 
 
-def create_webhook(db, url, secret=None, token_id=None):
+class TooManyWebhooks(WebhookError):
+    """The token already has as many active webhooks as it may."""
+
+    status = 409
+
+
+def create_webhook(db, url, secret=None, token_id=None, max_per_token=None):
     """Register ``url``; returns the webhook with its secret (generated when not given), shown this once.
 
+    :param max_per_token: how many active webhooks one token may have (None: no cap).
     :raises WebhookError: when the URL is not http(s) or the secret is shorter than 16 characters.
+    :raises TooManyWebhooks: the token is at its cap.
     """
     if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
         raise WebhookError("The webhook URL must start with http:// or https://.")
     if secret is not None and len(secret) < 16:
         raise WebhookError("The secret must have at least 16 characters.")
-    table = db["webhooks"]
-    table.insert({"url": url, "secret": secret or secrets.token_urlsafe(32), "token_id": token_id, "active": 1,
-                  "created_at": now_iso()})
-    return _public(table.get(table.last_pk), with_secret=True)
+    from .cases import write_transaction
+
+    with write_transaction(db):
+        if token_id is not None and max_per_token is not None:
+            count = db.execute("select count(*) from webhooks where token_id = ? and active = 1",
+                               [token_id]).fetchone()[0]
+            if count >= max_per_token:
+                raise TooManyWebhooks(f"This token already has {count} active webhooks, the most allowed; "
+                                      "delete one first.")
+        table = db["webhooks"]
+        table.insert({"url": url, "secret": secret or secrets.token_urlsafe(32), "token_id": token_id, "active": 1,
+                      "created_at": now_iso()})
+        row = table.get(table.last_pk)
+        audit.record(db, _actor(db, token_id), "create_webhook",
+                     after={"webhook_id": row["id"], "url": url, "token_id": token_id})
+    return _public(row, with_secret=True)
+
+
+def _actor(db, token_id):
+    """The audit actor for a token's change: its name and id (names are not unique)."""
+    if token_id is None:
+        return "cli"
+    rows = list(db.query("select name from api_tokens where id = ?", [token_id]))
+    return f"token:{rows[0]['name'] if rows else '?'}#{token_id}"
 
 
 def list_webhooks(db, token_id=None):
@@ -81,30 +110,79 @@ def disable_webhook(db, webhook_id, token_id=None):
 
     :raises WebhookNotFound: no such webhook, or another token's.
     """
-    get_webhook(db, webhook_id, token_id)
-    with db.atomic():
+    hook = get_webhook(db, webhook_id, token_id)
+    from .cases import write_transaction
+
+    with write_transaction(db):
         db.execute("update webhooks set active = 0, disabled_at = ? where id = ?", [now_iso(), webhook_id])
         db.execute("update webhook_deliveries set status = 'cancelled', locked_until = null "
                    "where webhook_id = ? and status = 'pending'", [webhook_id])
+        audit.record(db, _actor(db, token_id), "disable_webhook", before={"webhook_id": webhook_id,
+                                                                          "url": hook["url"]})
 
 
-def enqueue(db, case_id, event, data, now=None):
-    """Queue one delivery of ``data`` per active webhook; call inside the transaction that changes the case.
+def record_event(db, case_id, event, data, now=None):
+    """Write the event to the outbox; call inside the transaction that changes the case.
 
-    :return: the delivery ids.
+    Only one row is written here, however many webhooks there are: :func:`fan_out` turns it into one
+    delivery per webhook after the commit, so the state change holds the write lock for one insert.
+    :return: the event's id.
     """
     now = time.time() if now is None else now
-    ids = []
-    for hook in db.query("select id from webhooks where active = 1 order by id"):
-        delivery_id = str(uuid.uuid4())
-        body = {"delivery_id": delivery_id, "event": event, **data}
-        db["webhook_deliveries"].insert({
-            "delivery_id": delivery_id, "webhook_id": hook["id"], "case_id": case_id, "event": event,
-            "payload": json.dumps(body, sort_keys=True), "status": "pending", "attempts": 0,
-            "created_ts": now, "next_attempt_ts": now,
-        })
-        ids.append(delivery_id)
-    return ids
+    table = db["webhook_events"]
+    table.insert({"case_id": case_id, "event": event, "payload": json.dumps(data, sort_keys=True),
+                  "created_ts": now, "fanned_out": 0})
+    after_commit(db, fan_out)
+    return table.last_pk
+
+
+def after_commit(db, callback):
+    """Run ``callback(db)`` once the outermost write transaction on ``db`` has committed."""
+    pending = db.__dict__.setdefault("_after_commit", [])
+    if callback not in pending:
+        pending.append(callback)
+
+
+# A webhook receives a case only if it belongs to no token (registered by the operator), or its token is
+# live, may read cases, and may read this one (a token limited to its own cases gets only those).
+ELIGIBLE = """
+    select w.id from webhooks w left join api_tokens t on t.id = w.token_id
+    where w.active = 1 and (w.token_id is null or (
+        t.revoked_at is null and (' ' || t.scopes || ' ') like '% cases:read %'
+        and (t.own_cases = 0 or t.id = (select token_id from cases where id = :case_id))))
+    order by w.id
+"""
+
+
+def fan_out(db, limit=200):
+    """Turn events not yet fanned out into one pending delivery per eligible webhook; returns the events done.
+
+    Run after each state change's commit, and by the delivery worker for events a crash left behind.
+    """
+    from .cases import write_transaction
+
+    done = 0
+    with write_transaction(db):
+        events = list(db.query("select id, case_id, event, created_ts from webhook_events where fanned_out = 0 "
+                               "order by id limit ?", [limit]))
+        for event in events:
+            for hook in list(db.query(ELIGIBLE, {"case_id": event["case_id"]})):
+                db["webhook_deliveries"].insert({
+                    "delivery_id": str(uuid.uuid4()), "webhook_id": hook["id"], "case_id": event["case_id"],
+                    "event": event["event"], "event_id": event["id"], "payload": "", "status": "pending",
+                    "attempts": 0, "created_ts": event["created_ts"], "next_attempt_ts": event["created_ts"],
+                })
+            db.execute("update webhook_events set fanned_out = 1 where id = ?", [event["id"]])
+            done += 1
+    return done
+
+
+def _body(row):
+    """The JSON body of a delivery: its event's data with the delivery id, the same on every retry."""
+    if not row.get("event_payload"):
+        return row["payload"]  # written before events were stored once
+    body = {"delivery_id": row["delivery_id"], "event": row["event"], **json.loads(row["event_payload"])}
+    return json.dumps(body, sort_keys=True)
 
 
 def claim_due(db, now=None, limit=20, lease_seconds=60):
@@ -119,8 +197,12 @@ def claim_due(db, now=None, limit=20, lease_seconds=60):
     with write_transaction(db):
         rows = list(db.query(
             """
-            select d.*, w.url, w.secret from webhook_deliveries d join webhooks w on w.id = d.webhook_id
-            where d.status = 'pending' and d.next_attempt_ts <= :now
+            select d.*, w.url, w.secret, e.payload as event_payload
+            from webhook_deliveries d join webhooks w on w.id = d.webhook_id
+            left join webhook_events e on e.id = d.event_id
+            left join api_tokens t on t.id = w.token_id
+            where d.status = 'pending' and d.next_attempt_ts <= :now and w.active = 1
+              and (w.token_id is null or t.revoked_at is null)
               and (d.locked_until is null or d.locked_until < :now)
               and not exists (select 1 from webhook_deliveries e where e.webhook_id = d.webhook_id
                               and e.case_id is d.case_id and e.status = 'pending' and e.id < d.id)
@@ -130,6 +212,7 @@ def claim_due(db, now=None, limit=20, lease_seconds=60):
         ))
         for row in rows:
             db.execute("update webhook_deliveries set locked_until = ? where id = ?", [now + lease_seconds, row["id"]])
+            row["payload"] = _body(row)
     return rows
 
 

@@ -134,6 +134,9 @@ def test_503_when_no_model_is_trained(client, app, token):
     health = client.get("/api/v1/health")
     assert health.status_code == 503
     assert health.get_json()["model"]["ok"] is False
+    # Unauthenticated: no file names or paths.
+    assert app.config["MODEL_DIR"] not in health.data.decode() and ".skops" not in health.data.decode()
+    assert "service log" in health.get_json()["model"]["error"]
 
 
 def test_an_unexpected_error_is_a_plain_500(client, app, token, monkeypatch):

@@ -142,3 +142,49 @@ def test_a_deleted_head_is_found(db):
     _fill(db, 2)
     _tamper(db, "delete from audit_head")
     assert audit.verify(db) == ["the head row is missing (deleted)"]
+
+
+def _actions(app):
+    with app.app_context():
+        return [(r["action"], r["actor"]) for r in get_db().query("select action, actor from audit order by id")]
+
+
+def test_sign_in_failures_sign_out_tokens_webhooks_and_cli_accounts_are_audited(app, users, client, runner):
+    from tests.api_support import bearer
+
+    client.post("/auth/login", data={"email": "submitter@example.com", "password": "wrong password"})
+    client.post("/auth/login", data={"email": "submitter@example.com", "password": "correct horse battery"})
+    client.post("/auth/logout")
+    result = runner.invoke(args=["tokens", "create", "--name", "jira", "--scopes", "cases:read,webhooks"])
+    token = result.output.strip().splitlines()[-1]
+    hook = client.post("/api/v1/webhooks", json={"url": "http://127.0.0.1:9/h"}, headers=bearer(token)).get_json()
+    client.delete(f"/api/v1/webhooks/{hook['id']}", headers=bearer(token))
+    runner.invoke(args=["tokens", "revoke", "jira"])
+    runner.invoke(args=["users", "create", "--email", "new@example.com", "--role", "submitter",
+                        "--password", "a long password"])
+    runner.invoke(args=["users", "set-password", "--email", "new@example.com", "--password", "another password"])
+    actions = _actions(app)
+    assert actions == [
+        ("sign_in_failed", "submitter@example.com"), ("sign_in", "submitter@example.com"),
+        ("sign_out", "submitter@example.com"), ("create_token", "cli"),
+        ("create_webhook", "token:jira#1"), ("disable_webhook", "token:jira#1"), ("revoke_token", "cli"),
+        ("create_user", "cli"), ("set_password", "cli"),
+    ]
+    with app.app_context():
+        assert audit.verify(get_db()) == []
+
+
+def test_edits_after_changes_were_requested_are_audited(app, users, client, auth):
+    from storage.cases import set_state
+    from tests.intake_support import USERS, submit
+
+    auth.login()
+    case_id = submit(client)
+    with app.app_context():
+        for state in ("in_review", "changes_requested"):
+            set_state(get_db(), case_id, state, "reviewer@example.com")
+    client.post(f"/intake/{case_id}/users", data={**USERS, "end_users": "employees"})
+    with app.app_context():
+        [row] = [r for r in audit.entries(get_db(), case_id) if r["action"] == "edit_answers"]
+    assert row["actor"] == "submitter@example.com"
+    assert (row["before"]["answers"]["end_users"], row["after"]["answers"]["end_users"]) == ("public", "employees")

@@ -106,3 +106,126 @@ def test_csrf_is_on_outside_tests(tmp_path, tiny_data, fake_classifier):
     response = app.test_client().post("/auth/login", data={"email": "a@example.com", "password": PASSWORD})
     assert response.status_code == 400
     assert b"form expired" in response.data
+
+
+# Revocable sessions: a copied cookie stops working when the user signs out, gets a new password or role, or is
+# deactivated; and any session ends after an idle period.
+
+
+def _signed_in_copy(app, email="submitter@example.com"):
+    """A signed-in client and a second client holding a copy of its session cookie (as a thief would)."""
+    original, thief = app.test_client(), app.test_client()
+    response = original.post("/auth/login", data={"email": email, "password": PASSWORD})
+    assert response.status_code == 302
+    thief.set_cookie("session", original.get_cookie("session").value)
+    assert thief.get("/intake/").status_code == 200
+    return original, thief
+
+
+def _admin(app):
+    client = app.test_client()
+    client.post("/auth/login", data={"email": "admin@example.com", "password": PASSWORD})
+    return client
+
+
+def _signed_out(client):
+    response = client.get("/intake/")
+    return response.status_code == 302 and response.headers["Location"].startswith("/auth/login")
+
+
+def test_signing_out_ends_a_copied_session(app, users):
+    original, thief = _signed_in_copy(app)
+    original.post("/auth/logout")
+    assert _signed_out(thief) and _signed_out(original)
+
+
+@pytest.mark.parametrize(("path", "data"), [
+    ("password", {"password": PASSWORD + "!", "confirm": PASSWORD + "!"}),
+    ("role", {"role": "reviewer"}),
+    ("deactivate", {}),
+])
+def test_admin_changes_to_an_account_end_its_sessions(app, users, path, data):
+    _, thief = _signed_in_copy(app)
+    user_id = users["submitter"]["id"]
+    assert _admin(app).post(f"/admin/users/{user_id}/{path}", data=data).status_code == 302
+    if path == "deactivate":
+        _admin(app).post(f"/admin/users/{user_id}/reactivate")
+    assert _signed_out(thief)
+
+
+def test_a_new_password_from_the_cli_ends_sessions(app, users, runner):
+    _, thief = _signed_in_copy(app)
+    result = runner.invoke(args=["users", "set-password", "--email", "submitter@example.com",
+                                       "--password", PASSWORD + "?"])
+    assert result.exit_code == 0, result.output
+    assert _signed_out(thief)
+
+
+def test_a_fresh_sign_in_still_works_after_sessions_were_ended(app, users):
+    original, _ = _signed_in_copy(app)
+    original.post("/auth/logout")
+    again = app.test_client()
+    assert again.post("/auth/login", data={"email": "submitter@example.com", "password": PASSWORD}).status_code == 302
+    assert again.get("/intake/").status_code == 200
+
+
+def test_an_idle_session_ends(app, users):
+    app.config["SESSION_IDLE_MINUTES"] = 30
+    client = app.test_client()
+    client.post("/auth/login", data={"email": "submitter@example.com", "password": PASSWORD})
+    assert client.get("/intake/").status_code == 200
+    with client.session_transaction() as sess:
+        sess["seen"] -= 29 * 60
+    assert client.get("/intake/").status_code == 200
+    with client.session_transaction() as sess:
+        sess["seen"] -= 31 * 60
+    assert _signed_out(client)
+
+
+def test_sessions_are_permanent_with_a_bounded_lifetime(app, users):
+    client = app.test_client()
+    response = client.post("/auth/login", data={"email": "submitter@example.com", "password": PASSWORD})
+    cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("session="))
+    assert "Expires=" in cookie
+    assert app.permanent_session_lifetime.total_seconds() == 12 * 3600
+
+
+def test_concurrent_sign_in_attempts_cannot_all_slip_past_the_lock(app, users, monkeypatch):
+    import threading
+    import time
+
+    from views import auth as auth_view
+
+    app.config.update(LOGIN_MAX_FAILURES=2, LOGIN_MAX_FAILURES_PER_ADDRESS=0)
+    checked, real = [], auth_view.authenticate
+
+    def slow_check(*args):
+        # A password check takes a noticeable time (scrypt); every attempt racing it used to pass the lock.
+        checked.append(1)
+        time.sleep(0.3)
+        return real(*args)
+
+    monkeypatch.setattr(auth_view, "authenticate", slow_check)
+    start, statuses = threading.Barrier(6), []
+
+    def attempt():
+        client = app.test_client()
+        start.wait()
+        response = client.post("/auth/login", data={"email": "submitter@example.com", "password": "wrong!"})
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=attempt) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(checked) == 2 and sorted(statuses) == [200, 200, 429, 429, 429, 429]
+
+
+def test_a_successful_sign_in_takes_back_its_count_against_the_address(app, users):
+    app.config.update(LOGIN_MAX_FAILURES=0, LOGIN_MAX_FAILURES_PER_ADDRESS=2)
+    client = app.test_client()
+    for _ in range(5):
+        response = client.post("/auth/login", data={"email": "submitter@example.com", "password": PASSWORD})
+        assert response.status_code == 302
+        client.post("/auth/logout")

@@ -104,7 +104,8 @@ PAGES = {
     ("/admin/policies/<pack_id>", "GET"): (ADMINS, Call("/admin/policies/anthropic-2024-06-06")),
 }
 
-# API routes: the scope a token needs (None: any valid token; "public": no token at all) and a call that succeeds.
+# API routes: the scope a token needs (None: any valid token; "public": no token at all; a tuple: all of these)
+# and a call that succeeds.
 API = {
     ("/api/v1/classify", "POST"): ("classify", Call("/api/v1/classify", {"description": DESCRIPTION})),
     ("/api/v1/cases", "POST"): ("cases:write", Call("/api/v1/cases", new_case(), 201)),
@@ -115,12 +116,15 @@ API = {
     ("/api/v1/policies", "GET"): (None, Call("/api/v1/policies")),
     ("/api/v1/health", "GET"): ("public", Call("/api/v1/health")),
     ("/api/v1/openapi.json", "GET"): ("public", Call("/api/v1/openapi.json")),
-    ("/api/v1/webhooks", "POST"): ("webhooks", Call("/api/v1/webhooks", {"url": "http://203.0.113.9:9/h"}, 201)),
+    # Deliveries carry whole cases: registering a webhook needs cases:read too.
+    ("/api/v1/webhooks", "POST"): (("webhooks", "cases:read"), Call("/api/v1/webhooks",
+                                                                    {"url": "https://203.0.113.9:9/h"}, 201)),
     ("/api/v1/webhooks", "GET"): ("webhooks", Call("/api/v1/webhooks")),
     ("/api/v1/webhooks/<int:webhook_id>", "DELETE"): ("webhooks", Call("/api/v1/webhooks/{hook}", ok=204)),
     ("/api/v1/webhooks/<int:webhook_id>/deliveries", "GET"): ("webhooks", Call("/api/v1/webhooks/{hook}/deliveries")),
 }
-CREDENTIALS = ("no token", "bad token", "signed-in admin, no token", *SCOPES)
+WEBHOOK_READER = "webhooks cases:read"
+CREDENTIALS = ("no token", "bad token", "signed-in admin, no token", *SCOPES, WEBHOOK_READER)
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +140,7 @@ def world(tmp_path_factory, tiny_data, fake_classifier):
         migrate(db)
         users = {role: create_user(db, email, PASSWORD, "submitter" if role in ("owner", "other") else role)
                  for role, email in EMAILS.items()}
-        tokens = {scope: create_token(db, scope, scope) for scope in SCOPES}
+        tokens = {scope: create_token(db, scope, scope) for scope in (*SCOPES, WEBHOOK_READER)}
     clients = {"anonymous": app.test_client()}
     for role, email in EMAILS.items():
         clients[role] = app.test_client()
@@ -204,6 +208,9 @@ def test_page_answers_each_role_as_designed(world, route):
             if role != "anonymous":
                 client.post("/auth/login", data={"email": EMAILS[role], "password": PASSWORD})
         response = client.open(path, method=route[1], data=data)
+        if route == ("/auth/logout", "POST") and role != "anonymous":
+            # Signing out ends every session of the user, the module's signed-in client's too.
+            world["clients"][role].post("/auth/login", data={"email": EMAILS[role], "password": PASSWORD})
         outcome = expected[role]
         where = f"{role} {route[1]} {path}"
         if outcome == OK:
@@ -232,9 +239,164 @@ def test_api_answers_each_credential_as_designed(world, route):
             headers = bearer(token)
         response = client.open(path, method=route[1], json=data or None, headers=headers)
         where = f"{credential} {route[1]} {path}"
-        if needed == "public" or (token and needed in (None, credential)):
+        granted = set(credential.split())
+        if needed == "public" or (token and (needed is None or set(needed if isinstance(needed, tuple)
+                                                                   else [needed]) <= granted)):
             assert response.status_code == call.ok, (where, response.get_json())
         elif token:
             assert response.status_code == 403, where
         else:
             assert response.status_code == 401 and response.headers["WWW-Authenticate"].startswith("Bearer"), where
+
+
+# Separation of duties: one person cannot both submit and review a case, nor decide another reviewer's case.
+
+
+def _signed_in(app, email):
+    client = app.test_client()
+    assert client.post("/auth/login", data={"email": email, "password": PASSWORD}).status_code == 302
+    return client
+
+
+def _version(app, case_id):
+    with app.app_context():
+        return get_db()["cases"].get(case_id)["version"]
+
+
+def _api_case(app, submitter_email):
+    with app.app_context():
+        token, _ = create_token(get_db(), "writer", "cases:write")
+    response = app.test_client().post("/api/v1/cases", json=new_case(submitter_email=submitter_email),
+                                      headers=bearer(token))
+    return response.get_json()["id"]
+
+
+def test_a_reviewer_cannot_review_a_case_they_submitted_in_the_wizard(app, users):
+    from tests.intake_support import submit
+
+    reviewer = _signed_in(app, "reviewer@example.com")
+    case_id = submit(reviewer)
+    response = reviewer.post(f"/review/cases/{case_id}/assign", data={"version": _version(app, case_id)})
+    assert response.status_code == 403 and "someone else must review it" in response.data.decode()
+    with app.app_context():
+        assign(get_db(), case_id, "admin@example.com", _version(app, case_id))
+    for action, data in (("approve", {}), ("reject", {"reason": "No."}), ("request-changes", {"message": "Why?"}),
+                         ("override", {"fact": "chatbot", "value": "no", "reason": "Internal."})):
+        response = reviewer.post(f"/review/cases/{case_id}/{action}", data={"version": _version(app, case_id), **data})
+        assert response.status_code == 403, action
+    with app.app_context():
+        assert get_db()["cases"].get(case_id)["state"] == "in_review"
+
+
+def test_a_reviewer_named_as_submitter_by_the_api_cannot_review_it(app, users):
+    case_id = _api_case(app, "Reviewer@Example.com")
+    reviewer = _signed_in(app, "reviewer@example.com")
+    response = reviewer.post(f"/review/cases/{case_id}/assign", data={"version": _version(app, case_id)})
+    assert response.status_code == 403
+
+
+def test_self_review_can_be_allowed_and_the_decision_says_so(app, users):
+    from tests.intake_support import submit
+
+    app.config["ALLOW_SELF_REVIEW"] = True
+    reviewer = _signed_in(app, "reviewer@example.com")
+    case_id = submit(reviewer)
+    for action in ("assign", "approve"):
+        response = reviewer.post(f"/review/cases/{case_id}/{action}", data={"version": _version(app, case_id)})
+        assert response.status_code == 302, action
+    with app.app_context():
+        from storage import audit
+
+        row = get_db()["cases"].get(case_id)
+        last = [e for e in audit.entries(get_db(), case_id) if e["action"] == "state"][-1]
+    assert row["state"] == "approved"
+    assert '"self_review": true' in row["decision"] and '"by": "reviewer@example.com"' in row["decision"]
+    assert last["actor"] == "reviewer@example.com" and last["after"]["decision"]["self_review"] is True
+
+
+def test_only_the_assigned_reviewer_or_an_admin_decides(app, users):
+    with app.app_context():
+        create_user(get_db(), "second@example.com", PASSWORD, "reviewer")
+    case_id = _api_case(app, "pm@example.com")
+    with app.app_context():
+        assign(get_db(), case_id, "reviewer@example.com", 0)
+    second = _signed_in(app, "second@example.com")
+    for action in ("approve", "assign"):
+        response = second.post(f"/review/cases/{case_id}/{action}", data={"version": _version(app, case_id)})
+        assert response.status_code == 403 and "assigned to reviewer@example.com" in response.data.decode()
+    admin = _signed_in(app, "admin@example.com")
+    assert admin.post(f"/review/cases/{case_id}/approve",
+                      data={"version": _version(app, case_id)}).status_code == 302
+    with app.app_context():
+        decision = get_db()["cases"].get(case_id)["decision"]
+    assert '"by": "admin@example.com"' in decision and '"assignee": "reviewer@example.com"' in decision
+
+
+# API tokens: drafts are never served, a token can be limited to its own cases, and a comment's author and
+# audit actor come from the token.
+
+
+def test_the_api_never_serves_web_drafts(app, users, client):
+    from tests.intake_support import start
+
+    owner = _signed_in(app, "submitter@example.com")
+    draft_id = start(owner)
+    with app.app_context():
+        token, _ = create_token(get_db(), "reader", "cases:read cases:write")
+    headers = bearer(token)
+    assert client.get(f"/api/v1/cases/{draft_id}", headers=headers).status_code == 404
+    assert client.post(f"/api/v1/cases/{draft_id}/comments", json={"body": "x"}, headers=headers).status_code == 404
+    assert client.get("/api/v1/cases", query_string={"state": "draft"}, headers=headers).status_code == 422
+    assert draft_id not in [c["id"] for c in client.get("/api/v1/cases", headers=headers).get_json()["items"]]
+
+
+def test_a_token_limited_to_its_own_cases_sees_and_comments_only_on_those(app, client):
+    with app.app_context():
+        own, _ = create_token(get_db(), "own", "cases:read cases:write", own_cases=True)
+        everyone, _ = create_token(get_db(), "all", "cases:read cases:write")
+    mine = client.post("/api/v1/cases", json=new_case("MINE"), headers=bearer(own)).get_json()["id"]
+    theirs = client.post("/api/v1/cases", json=new_case("THEIRS"), headers=bearer(everyone)).get_json()["id"]
+    listed = client.get("/api/v1/cases", headers=bearer(own)).get_json()["items"]
+    assert [c["id"] for c in listed] == [mine]
+    assert client.get(f"/api/v1/cases/{theirs}", headers=bearer(own)).status_code == 404
+    assert client.post(f"/api/v1/cases/{theirs}/comments", json={"body": "x"}, headers=bearer(own)).status_code == 404
+    assert client.get(f"/api/v1/cases/{mine}", headers=bearer(own)).status_code == 200
+    assert client.post(f"/api/v1/cases/{mine}/comments", json={"body": "x"}, headers=bearer(own)).status_code == 201
+    # An unlimited token still reads every case.
+    assert {c["id"] for c in client.get("/api/v1/cases", headers=bearer(everyone)).get_json()["items"]} == \
+        {mine, theirs}
+
+
+def test_an_api_comment_cannot_pass_for_a_reviewer_in_the_page_or_the_audit(app, users, client):
+    with app.app_context():
+        token, _ = create_token(get_db(), "jira", "cases:read cases:write")
+    case_id = client.post("/api/v1/cases", json=new_case(), headers=bearer(token)).get_json()["id"]
+    response = client.post(f"/api/v1/cases/{case_id}/comments",
+                           json={"body": "Re-send your deck", "author": "reviewer@example.com"}, headers=bearer(token))
+    assert response.get_json()["author"] == "token:jira (for [email redacted])"
+    with app.app_context():
+        from storage import audit
+
+        [row] = [e for e in audit.entries(get_db(), case_id) if e["action"] == "comment"]
+    assert row["actor"] == "token:jira" and row["after"]["token_id"]
+
+
+@pytest.mark.parametrize("page", ["", "/evidence", "/evidence.json"])
+def test_a_draft_is_its_owners_alone_on_the_review_pages(world, page):
+    case_id, _ = fresh_case(world, "draft")
+    for role, status in (("owner", 200), ("other", 404), ("reviewer", 404), ("admin", 404)):
+        assert world["clients"][role].get(f"/review/cases/{case_id}{page}").status_code == status, role
+
+
+def test_a_draft_key_used_by_another_user_starts_a_new_draft_instead_of_failing(app, users):
+    from tests.intake_support import PRODUCT
+
+    key = "k" * 22
+    owner, other = _signed_in(app, "submitter@example.com"), _signed_in(app, "reviewer@example.com")
+    first = owner.post("/intake/new", data={**PRODUCT, "draft_key": key})
+    second = other.post("/intake/new", data={**PRODUCT, "draft_key": key})
+    assert first.status_code == second.status_code == 302
+    assert first.headers["Location"] != second.headers["Location"]
+    # The owner's double click still lands on the same draft.
+    assert owner.post("/intake/new", data={**PRODUCT, "draft_key": key}).headers["Location"] == \
+        first.headers["Location"]

@@ -17,3 +17,12 @@ _spec.loader.exec_module(settings)
 def test_inference_threads_split_the_cores_unless_set(cores, workers, setting, threads):
     assert settings.inference_threads(cores, workers, setting) == threads
 
+
+
+@pytest.mark.parametrize(("bind", "secure", "refused"), [
+    ("127.0.0.1:5000", False, False), ("localhost:5000", False, False), ("[::1]:5000", False, False),
+    ("unix:/run/intake.sock", False, False), ("0.0.0.0:5000", False, True), ("10.0.0.5:80", False, True),
+    ("0.0.0.0:5000", True, False),
+])
+def test_serving_off_this_machine_needs_secure_cookies(bind, secure, refused):
+    assert bool(settings.insecure_bind(bind, secure)) is refused

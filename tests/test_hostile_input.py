@@ -205,7 +205,8 @@ def test_every_api_text_field_stores_hostile_text_verbatim(app, client, nasty):
     assert comment.status_code == 201 and comment.get_json()["body"] == nasty
     case = client.get(f"/api/v1/cases/{case_id}", headers=bearer(token)).get_json()
     assert (case["title"], case["external_ref"], case["description"]) == (nasty[:200], nasty[:200], around(nasty))
-    assert [(c["author"], c["body"]) for c in case["comments"]] == [(nasty[:200], nasty)]
+    # The author is the token; a name in the body is kept verbatim after it.
+    assert [(c["author"], c["body"]) for c in case["comments"]] == [(f"token:jira (for {nasty[:200]})", nasty)]
     listed = client.get("/api/v1/cases", query_string={"external_ref": nasty[:200]}, headers=bearer(token))
     assert [c["id"] for c in listed.get_json()["items"]] == [case_id]
 
@@ -233,7 +234,7 @@ def test_api_fields_with_a_format_refuse_hostile_text_as_a_problem(app, client, 
 
 
 def test_a_line_break_in_a_webhook_url_cannot_reach_the_delivery_headers(app, client):
-    token = make_token(app, "webhooks")
+    token = make_token(app, "webhooks cases:read")
     response = client.post("/api/v1/webhooks", json={"url": "http://127.0.0.1:9/a\r\nX-Injected: 1"},
                            headers=bearer(token))
     # URLs are parsed as browsers do: tabs and line breaks inside them are dropped, the rest percent-encoded.

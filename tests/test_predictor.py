@@ -96,3 +96,21 @@ def test_rbf_heads_are_not_saved(tmp_path, fake_classifier):
                  heads=fake_classifier.heads, index=fake_classifier.index, format_version=5)
     finally:
         fake_classifier.heads.kernel = "linear"
+
+
+def test_reviewer_corrected_cases_train_but_never_appear_as_nearest_examples(app, client):
+    from tests.api_support import bearer, make_token
+    from tests.fakes import tiny_examples
+
+    examples = tiny_examples()
+    secret = "Product 0: ACME confidential plan about the topic of the first example, for customers."
+    # Copies of shipped examples, as labelled_examples() turns corrected cases into training rows.
+    cases = [{**e, "id": f"case-{n}", "text": secret + e["text"]} for n, e in enumerate(examples[:8])]
+    app.config["CLASSIFIER"] = app.extensions["classifier"] = Classifier.train(examples + cases, FakeEmbedder())
+    result = app.extensions["classifier"].classify(examples[0]["text"])
+    nearest = result["explanation"]["nearest"]
+    assert len(nearest) == 5 and not [n for n in nearest if n["id"].startswith("case-")]
+    assert all("ACME" not in n["text"] for n in nearest)
+    answer = client.post("/api/v1/classify", json={"description": examples[0]["text"]},
+                         headers=bearer(make_token(app))).data.decode()
+    assert "case-" not in answer and "ACME" not in answer

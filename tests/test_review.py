@@ -375,3 +375,32 @@ def test_csv_export_with_a_filter_not_understood_is_a_400_naming_it(client, subm
     response = client.get("/review/dashboard.csv", query_string={"vendor": "nobody"})
     assert response.status_code == 400
     assert response.mimetype == "text/plain" and "Vendor: Not a valid choice." in response.data.decode()
+
+
+def test_a_resubmission_keeps_the_reviewers_overrides_in_the_facts_and_assessment(app, client, auth, submitted):
+    _in_review(client, app, submitted)
+    assert _post(client, app, submitted, "override", fact="prohibited", value="cyber_malicious",
+                 reason="It writes malware").status_code == 302
+    _post(client, app, submitted, "request-changes", message="Tell us more.")
+    auth.logout()
+    auth.login()
+    # Resubmitted without editing anything.
+    response = client.post(f"/intake/{submitted}/review", data={"audience": "consumer", "domains": ["legal"],
+                                                               "submit": "1"})
+    assert response.status_code == 302
+    case = _case(app, submitted)
+    assert case["state"] == "submitted"
+    assert case["facts"]["prohibited"]["value"] == "cyber_malicious"
+    assert case["facts"]["prohibited"]["source"] == "overridden"
+    assert case["assessment"]["tier"] == "prohibited"
+
+
+def test_similar_cases_scan_only_the_newest_cases(app, client, auth, submitted):
+    auth.logout()
+    auth.login()
+    second, third = submit(client), submit(client)
+    with app.app_context():
+        from storage.reviews import similar
+
+        assert {f["id"] for f in similar(get_db(), third)} == {submitted, second}
+        assert [f["id"] for f in similar(get_db(), third, scan=1)] == [second]

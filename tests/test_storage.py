@@ -24,3 +24,12 @@ def test_init_db_command(runner, app):
     result = runner.invoke(args=["init-db"])
     assert result.exit_code == 0
     assert "up to date" in result.output
+
+
+def test_a_new_database_file_is_private(tmp_path):
+    from storage import open_db
+
+    db = open_db(str(tmp_path / "new.db"))
+    db["t"].insert({"x": 1})
+    db.close()
+    assert (tmp_path / "new.db").stat().st_mode & 0o077 == 0

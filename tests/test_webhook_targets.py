@@ -28,8 +28,11 @@ def test_loopback_is_allowed_when_configured():
     assert target_problem("http://169.254.169.254/x", allow_loopback=True)
 
 
-def test_a_name_that_does_not_resolve_is_left_to_delivery():
-    assert target_problem("http://no-such-host.invalid/hook", allow_loopback=False) is None
+def test_a_name_that_does_not_resolve_is_refused():
+    problem = target_problem("http://no-such-host.invalid/hook", allow_loopback=False)
+    assert problem and "does not resolve" in problem
+    status, error = post("http://no-such-host.invalid/hook", b"{}", {}, timeout=2)
+    assert status is None and "does not resolve" in error
 
 
 def test_registering_a_loopback_url_is_a_422_naming_the_url(app, client):
@@ -67,3 +70,38 @@ def test_delivery_does_not_follow_redirects():
         server.shutdown()
         server.server_close()
     assert status == 307 and "redirect" in error.lower()
+
+
+@pytest.mark.parametrize(("url", "ok"), [
+    ("https://10.20.1.2/hook", True), ("https://10.30.1.2/hook", False), ("https://192.168.0.10/jira", False),
+    ("https://203.0.113.7/x", True),
+])
+def test_an_allowlist_narrows_where_webhooks_may_point(url, ok):
+    problem = target_problem(url, allowed="10.20.0.0/16, 203.0.113.7/32")
+    assert (problem is None) is ok
+    if not ok:
+        assert "allowlist" in problem
+
+
+def test_the_allowlist_takes_host_names_and_holds_at_delivery(monkeypatch):
+    import socket
+
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, port, *a, **k: [
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("203.0.113.8", port))])
+    assert target_problem("https://jira.corp.example/h", allowed=".corp.example") is None
+    assert target_problem("https://evil.example/h", allowed=".corp.example")
+    status, error = post("https://evil.example/h", b"{}", {}, timeout=1, allowed="jira.corp.example")
+    assert status is None and "allowlist" in error
+
+
+def test_registering_outside_the_allowlist_is_a_422(app, client):
+    app.config["WEBHOOK_ALLOWED_HOSTS"] = "10.20.0.0/16"
+    token = make_token(app)
+    response = client.post("/api/v1/webhooks", json={"url": "https://203.0.113.9/hook"}, headers=bearer(token))
+    assert response.status_code == 422 and "allowlist" in response.get_json()["errors"][0]["message"]
+    response = client.post("/api/v1/webhooks", json={"url": "https://10.20.0.9/hook"}, headers=bearer(token))
+    assert response.status_code == 201
+
+
+def test_a_misconfigured_allowlist_refuses_rather_than_fails():
+    assert "misconfigured" in target_problem("https://203.0.113.7/x", allowed="10.0.0.0/33")

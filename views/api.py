@@ -12,14 +12,15 @@ from api import responses as r
 from api import schemas as s
 from api.assess import assess_description, pack_view, packs_in_force
 from api.auth import authenticate, init_limiter, scope
-from api.delivery import start_worker, target_problem
+from api.delivery import is_loopback, start_worker, target_problem
 from api.errors import ApiError, field_error, handle_api_error, handle_http_error, handle_unexpected
 from api.spec import BEARER, PUBLIC, openapi_document, responses, spec
 from classifier.embedders import ModelMissingError
 from classifier.predictor import ModelFileError
 from classifier.service import case_embedding, get_classifier
-from storage import cases, get_db, tokens
+from storage import cases, get_db, rate_limits, tokens
 from storage import webhooks as hooks
+from storage.masking import mask
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.register_error_handler(ApiError, handle_api_error)
@@ -42,7 +43,13 @@ def check_request():
     required = getattr(view, "api_scope", None)
     if request.method == "OPTIONS" or required == "public":
         return
-    authenticate(required)
+    record = authenticate(required)
+    if current_app.config["API_RATE_LIMIT_STORAGE"] == "database":
+        # Counted in the database, so the limit holds across every gunicorn worker.
+        wait = rate_limits.hit(get_db(), f"api:token:{record['id']}", current_app.config["API_RATE_LIMIT"])
+        if wait:
+            raise ApiError(429, detail="Too many requests for this token; wait and try again.",
+                           headers={"Retry-After": str(wait)})
     if request.method in ("POST", "PUT", "PATCH"):
         if not request.is_json:
             raise ApiError(415, detail="Send the body as JSON with Content-Type: application/json.")
@@ -60,9 +67,15 @@ def _answers(model):
 
 
 def get_case_or_404(case_id):
-    """The case, or a 404 problem."""
+    """The case, if the token may see it, or a 404 problem.
+
+    Drafts (a web user's unfinished answers) are never served, and a token limited to its own cases sees
+    only those: any other case is answered as if it did not exist.
+    """
     case = cases.get_case(get_db(), case_id)
-    if case is None:
+    token = g.api_token
+    if case is None or case["state"] == "draft" or (
+            token.get("own_cases") and cases.token_of(get_db(), case_id) != token["id"]):
         raise ApiError(404, detail=f"No case {case_id}.")
     return case
 
@@ -79,9 +92,26 @@ def _case_error(exc):
 def classify():
     """Classify a description and assess it against the policies in force; stores only a counter."""
     body = request.context.json
+    _check_budget(g.api_token)
     result = assess_description(body.description, _answers(body.answers), body.on)
     tokens.count_use(get_db(), g.api_token["id"], "classify")
     return result
+
+
+# The endpoints that run the classifier, counted against a token's daily budget.
+CLASSIFYING = ("classify", "cases")
+
+
+def _check_budget(token):
+    """Refuse with 429 when the token used up its daily classifications (``API_DAILY_CLASSIFY_BUDGET``)."""
+    budget = current_app.config["API_DAILY_CLASSIFY_BUDGET"]
+    if budget and tokens.used_today(get_db(), token["id"], CLASSIFYING) >= budget:
+        now = datetime.datetime.now(datetime.UTC)
+        midnight = datetime.datetime.combine(now.date() + datetime.timedelta(days=1), datetime.time(),
+                                             datetime.UTC)
+        raise ApiError(429, detail=f"This token's daily budget of {budget:,} classifications is used up; it "
+                                   "renews at midnight UTC.",
+                       headers={"Retry-After": str(max(1, int((midnight - now).total_seconds())))})
 
 
 @bp.post("/cases")
@@ -103,17 +133,21 @@ def create_case():
             existing = cases.find_idempotent(db, token["id"], key, digest)
             if existing is not None:
                 return existing, 200
+        _check_budget(token)
         answers = _answers(body.answers)
-        result = assess_description(body.description, answers, None)
+        # Classified masked: the explanation quotes sentences of the text, and it is stored and sent on.
+        description = mask(body.description)
+        result = assess_description(description, answers, None)
         case, created = cases.create_case(
-            db, title=body.title, description=body.description, external_ref=body.external_ref,
+            db, title=mask(body.title), description=description, external_ref=body.external_ref,
             submitter_email=body.submitter_email, classification=result["classification"], answers=answers,
             facts=result["facts"], assessment=result["assessment"], actor=f"token:{token['name']}",
-            token_id=token["id"], idempotency=idempotency, embedding=case_embedding(body.description))
+            token_id=token["id"], idempotency=idempotency, embedding=case_embedding(description))
     except cases.CaseError as exc:
         raise _case_error(exc) from None
     if not created:
         return case, 200
+    tokens.count_use(db, token["id"], "cases")
     return case, 201, {"Location": case["links"]["self"]}
 
 
@@ -138,7 +172,9 @@ def list_cases():
         stamp = stamp.replace(tzinfo=datetime.UTC) if stamp.tzinfo is None else stamp.astimezone(datetime.UTC)
         since = stamp.isoformat(timespec="seconds")
     try:
-        items, next_cursor = cases.list_cases(get_db(), q.state, q.external_ref, since, q.cursor, q.limit)
+        own = g.api_token["id"] if g.api_token.get("own_cases") else None
+        items, next_cursor = cases.list_cases(get_db(), q.state, q.external_ref, since, q.cursor, q.limit,
+                                              token_id=own, drafts=False)
     except cases.CaseError as exc:
         raise _case_error(exc) from None
     return {"items": items, "next_cursor": next_cursor}
@@ -152,9 +188,13 @@ def add_comment(case_id):
     """Add a comment to a case."""
     body = request.context.json
     token = g.api_token
+    get_case_or_404(case_id)
+    # The author is the token: a name given in the body is kept only as who the client wrote for, after it,
+    # so a comment cannot pass for a reviewer's, and the audit actor is always the token.
+    actor = f"token:{token['name']}"
+    author = f"{actor} (for {mask(body.author)})" if body.author else actor
     try:
-        comment = cases.add_comment(get_db(), case_id, body.body, body.author or f"token:{token['name']}",
-                                    token_id=token["id"])
+        comment = cases.add_comment(get_db(), case_id, body.body, author, token_id=token["id"], actor=actor)
     except cases.CaseError as exc:
         raise _case_error(exc) from None
     return comment, 201, {"Location": cases.links(case_id)["self"]}
@@ -187,7 +227,9 @@ def health():
         try:
             model = {"ok": True, "loaded": True, "version": get_classifier().version}
         except (ModelFileError, ModelMissingError) as exc:
-            model["error"] = str(exc)
+            # Anyone may call health: the detail (file names, paths) goes to the log, not to the caller.
+            current_app.logger.warning("health: the classifier is not available: %s", exc)
+            model["error"] = "The classifier is not available; the service log says why."
     packs = [p.id for p in packs_in_force(rules.get_packs(), datetime.date.today())]
     ok = database["ok"] and model["ok"]
     return {"status": "ok" if ok else "degraded", "database": database, "model": model, "packs": packs}, \
@@ -203,17 +245,28 @@ def openapi():
 
 
 @bp.post("/webhooks")
-@spec.validate(json=s.WebhookCreate, resp=responses(*BODY_ERRORS, *AUTH_ERRORS, HTTP_201=r.WebhookCreated),
+@spec.validate(json=s.WebhookCreate, resp=responses(*BODY_ERRORS, *AUTH_ERRORS, 409, HTTP_201=r.WebhookCreated),
                tags=["webhooks"], security=BEARER)
 @scope("webhooks")
 def create_webhook():
-    """Register a URL to receive every case state change, signed with the secret (generated when absent)."""
+    """Register a URL to receive the state changes of the cases this token may read, signed with the secret."""
     body = request.context.json
+    if "cases:read" not in g.api_token["scopes"]:
+        # Deliveries carry the whole case: a token that may not read cases may not receive them either.
+        raise ApiError(403, detail="Webhooks deliver cases: this token needs the 'cases:read' scope as well.")
     try:
-        problem = target_problem(str(body.url), current_app.config["WEBHOOK_ALLOW_LOOPBACK"])
+        problem = target_problem(str(body.url), current_app.config["WEBHOOK_ALLOW_LOOPBACK"],
+                                 current_app.config["WEBHOOK_ALLOWED_HOSTS"])
         if problem:
             raise hooks.WebhookError(problem)
-        hook = hooks.create_webhook(get_db(), str(body.url), body.secret, g.api_token["id"])
+        if body.url.scheme == "http" and not (current_app.config["WEBHOOK_ALLOW_HTTP"]
+                                             or is_loopback(str(body.url))):
+            raise hooks.WebhookError("Use an https:// URL: deliveries carry case data, personal data included "
+                                     "(http:// only with INTAKE_WEBHOOK_ALLOW_HTTP=true).")
+        hook = hooks.create_webhook(get_db(), str(body.url), body.secret, g.api_token["id"],
+                                    current_app.config["WEBHOOK_MAX_PER_TOKEN"])
+    except hooks.TooManyWebhooks as exc:
+        raise ApiError(409, detail=str(exc)) from None
     except hooks.WebhookError as exc:
         raise ApiError(422, detail=str(exc), errors=[field_error("url", str(exc))]) from None
     return hook, 201, {"Location": f"{bp.url_prefix}/webhooks/{hook['id']}/deliveries"}

@@ -2,13 +2,14 @@
 
 import functools
 import math
+import time
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import UserMixin, current_user, login_user, logout_user
 
 from forms.auth import LoginForm
-from storage import get_db, login_attempts
-from storage.users import authenticate, get_user
+from storage import audit, get_db, login_attempts
+from storage.users import authenticate, end_sessions, get_user
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -31,13 +32,39 @@ class User(UserMixin):
         return self.role in roles or self.role == "admin"
 
 
+# A session's last-seen time is rewritten at most this often, so the cookie does not change on every request.
+SEEN_REFRESH_SECONDS = 30
+
+
 def load_user(user_id):
-    """Flask-Login's loader: the active user with this id, or None."""
+    """Flask-Login's loader: the active user with this id, if the session is still theirs, or None.
+
+    A session ends when the user's session epoch moved on since sign-in (sign-out, new password, role change,
+    deactivation) or when it was idle for longer than ``SESSION_IDLE_MINUTES``.
+    """
     try:
         row = get_user(get_db(), int(user_id))
     except (TypeError, ValueError):
         return None
-    return User(row) if row and row["active"] else None
+    if not row or not row["active"] or session.get("epoch") != (row.get("session_epoch") or 0):
+        return None
+    now, seen = time.time(), session.get("seen")
+    idle = current_app.config["SESSION_IDLE_MINUTES"]
+    if not isinstance(seen, (int, float)) or (idle and now - seen > idle * 60):
+        return None
+    if now - seen > SEEN_REFRESH_SECONDS:
+        session["seen"] = now
+    return User(row)
+
+
+def start_session(row):
+    """Sign ``row`` in on a fresh session bound to the user's current epoch."""
+    # A fresh session: nothing set before sign-in (by whoever held this browser) carries over.
+    session.clear()
+    login_user(User(row))
+    session.permanent = True
+    session["epoch"] = row.get("session_epoch") or 0
+    session["seen"] = time.time()
 
 
 def role_required(*roles):
@@ -94,25 +121,33 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         db, email, address = get_db(), form.email.data, request.remote_addr or ""
-        wait = login_attempts.locked_for(db, email, address)
+        limits = login_attempts.Limits.from_config(current_app.config)
+        # Counted as a failure before the password is checked, so concurrent attempts cannot all slip past
+        # the lock; a success takes it back.
+        wait = login_attempts.reserve(db, email, address, limits)
         if wait:
+            audit.record_now(db, email[:254], "sign_in_locked", after={"address": address})
             page = render_template("auth/login.html", form=form, locked=_locked_message(wait))
             return page, 429, {"Retry-After": str(wait)}
         row = authenticate(db, email, form.password.data)
         if row is None:
-            limits = login_attempts.Limits.from_config(current_app.config)
-            login_attempts.record_failure(db, email, address, limits)
+            audit.record_now(db, email[:254], "sign_in_failed", after={"address": address})
             form.password.errors.append("E-mail or password is not right.")
         else:
-            login_attempts.clear(db, email)
-            login_user(User(row))
+            login_attempts.forgive(db, email, address, limits)
+            audit.record_now(db, row["email"], "sign_in", after={"user_id": row["id"], "address": address})
+            start_session(row)
             return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
 
 
 @bp.route("/logout", methods=("POST",))
 def logout():
-    """Sign out and return to the sign-in page."""
+    """Sign out everywhere (every session of this user ends) and return to the sign-in page."""
+    if current_user.is_authenticated:
+        end_sessions(get_db(), current_user.id)
+        audit.record_now(get_db(), current_user.email, "sign_out", after={"user_id": current_user.id})
     logout_user()
+    session.clear()
     flash("You are signed out.")
     return redirect(url_for("auth.login"))

@@ -22,7 +22,9 @@ def handle_http_error(error):
                 response.headers[name] = value
         return response
     template = f"errors/{error.code}.html" if error.code in (403, 404, 500) else "errors/generic.html"
-    return render_template(template, error=error), error.code
+    # Headers the error carries (Retry-After on a 429, Allow on a 405) go with the page too.
+    headers = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
+    return render_template(template, error=error), error.code, headers
 
 
 def handle_csrf_error(error):

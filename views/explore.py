@@ -8,6 +8,8 @@ from classifier.predictor import ModelFileError
 from classifier.service import get_classifier
 from forms.explore import DescribeForm
 
+from .throttle import check_classify
+
 bp = Blueprint("explore", __name__, url_prefix="/try")
 
 
@@ -17,6 +19,7 @@ def index():
     form = DescribeForm()
     result = assessment = facts = None
     if form.validate_on_submit():
+        check_classify()
         try:
             result = get_classifier().classify(form.description.data)
         except (ModelFileError, ModelMissingError) as exc:

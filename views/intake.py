@@ -16,6 +16,8 @@ from forms import wizard
 from storage import drafts, get_db
 from storage.cases import CaseError
 
+from .throttle import check_classify, classify_wait
+
 bp = Blueprint("intake", __name__, url_prefix="/intake")
 
 
@@ -61,6 +63,9 @@ def preview():
     form = wizard.BY_NAME["description"].make_form({})
     if not form.validate_on_submit():
         return jsonify({"error": " ".join(form.description.errors)}), 422
+    wait = classify_wait()
+    if wait:
+        return jsonify({"error": "The preview is paused: too many in a minute."}), 429, {"Retry-After": str(wait)}
     try:
         result = get_classifier().classify(form.description.data)
     except (ModelFileError, ModelMissingError) as exc:
@@ -70,14 +75,16 @@ def preview():
     return jsonify({k: result[k] for k in shown})
 
 
-def _assess(intake, classification=None):
+def _assess(intake, classification=None, overrides=None):
     """Classification, facts and assessment of the draft as it stands, or ``(None, message, status)``.
 
     :param classification: reuse this classification of the draft's unchanged description.
+    :param overrides: the reviewers' fact overrides of a case sent back for changes: a resubmission keeps
+        them (in its facts and assessment), so resubmitting cannot launder a reviewer's correction away.
     """
     description = intake.get("description", {}).get("description") or ""
     try:
-        return assess_description(description, wizard.answers(intake), None, classification), None, 200
+        return assess_description(description, wizard.answers(intake), None, classification, overrides), None, 200
     except ApiError as exc:
         details = "; ".join(e.get("message", "") for e in (exc.errors or [])) or exc.detail
         return None, details, exc.status
@@ -104,12 +111,16 @@ def step(case_id, name):
         # Going back keeps what was typed, valid or not, so nothing is lost.
         # The first step has nothing before it: Back saves and stays.
         previous = wizard.neighbour(name, intake, -1) or name
-        drafts.save_step(get_db(), case_id, name, wizard.step_data(form), previous)
+        data, refused = wizard.back_data(form)
+        if refused:
+            return render_template("intake/step.html", form=form, step=current, steps=wizard.shown_steps(intake),
+                                   case=case)
+        drafts.save_step(get_db(), case_id, name, data, previous, current_user.email)
         return redirect(url_for("intake.step", case_id=case_id, name=previous))
     if form.validate_on_submit():
         data = wizard.step_data(form)
         following = wizard.neighbour(name, {**intake, name: data}, 1)
-        drafts.save_step(get_db(), case_id, name, data, following)
+        drafts.save_step(get_db(), case_id, name, data, following, current_user.email)
         return redirect(url_for("intake.step", case_id=case_id, name=following))
     return render_template("intake/step.html", form=form, step=current, steps=wizard.shown_steps(intake), case=case)
 
@@ -125,17 +136,19 @@ def _review(case, current):
     saved = intake.get("review")
     if posted and "back" in request.form:
         return redirect(url_for("intake.step", case_id=case_id, name=wizard.neighbour("review", intake, -1)))
-    result, problem, status = _assess(intake)
+    overrides = case.get("overrides") or None
+    check_classify()
+    result, problem, status = _assess(intake, overrides=overrides)
     if result:
         # The form shows the facts as they stand: predictions, or the corrections made.
         saved = {"domains": result["facts"]["domains"]["value"], "audience": result["facts"]["audience"]["value"]}
     form = current.make_form(intake, None if posted else saved)
     if posted and form.validate_on_submit():
         corrections = _corrections(intake, wizard.step_data(form), result)
-        drafts.save_step(get_db(), case_id, "review", corrections, "review")
+        drafts.save_step(get_db(), case_id, "review", corrections, "review", current_user.email)
         if "submit" in request.form:
             intake = {**intake, "review": corrections}
-            result, problem, _ = _assess(intake, result["classification"] if result else None)
+            result, problem, _ = _assess(intake, result["classification"] if result else None, overrides)
             return _submit({**case, "intake": intake}, result, problem)
         flash("Your corrections are applied: the result below is updated.")
         return redirect(url_for("intake.step", case_id=case_id, name="review"))

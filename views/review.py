@@ -4,7 +4,7 @@ import csv
 import io
 import json
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -28,9 +28,13 @@ bp = Blueprint("review", __name__, url_prefix="/review")
 
 
 def get_case_or_404(case_id):
-    """The case, if the signed-in user may see it: reviewers see all, submitters only their own."""
+    """The case, if the signed-in user may see it: reviewers see all submitted cases, submitters only their own.
+
+    A draft is its owner's alone, as in the wizard: half-typed answers are not for reviewers yet.
+    """
     case = drafts.get_record(get_db(), case_id)
-    if case is None or not (current_user.has_role("reviewer") or case["submitter_id"] == current_user.id):
+    own = case is not None and case["submitter_id"] == current_user.id
+    if case is None or not (own or (current_user.has_role("reviewer") and case["state"] != "draft")):
         abort(404)
     return case
 
@@ -56,7 +60,8 @@ def _forms(case, posted=None):
 
 
 def _page(case, status=200, error=None, **posted):
-    similar = reviews.similar(get_db(), case["id"]) if current_user.has_role("reviewer") else []
+    similar = (reviews.similar(get_db(), case["id"], scan=current_app.config["SIMILAR_CASES_SCAN"])
+               if current_user.has_role("reviewer") else [])
     return render_template("review/case.html", case=case, forms=_forms(case, posted), error=error,
                            similar=similar), status
 
@@ -75,6 +80,12 @@ def queue():
 def case(case_id):
     """Everything about one case, with the actions the user may take."""
     return _page(get_case_or_404(case_id))
+
+
+def _duties():
+    """Who is acting, for the separation-of-duties checks in storage/reviews.py."""
+    return {"reviewer_id": current_user.id, "admin": current_user.role == "admin",
+            "allow_self_review": bool(current_app.config["ALLOW_SELF_REVIEW"])}
 
 
 def _act(case_id, name, form, action, done):
@@ -97,7 +108,7 @@ def _act(case_id, name, form, action, done):
 def assign(case_id):
     """Make the signed-in reviewer the case's reviewer (a submitted case moves to in review)."""
     return _act(case_id, "assign", AssignForm(),
-                lambda case, f: reviews.assign(get_db(), case_id, current_user.email, f.version.data),
+                lambda case, f: reviews.assign(get_db(), case_id, current_user.email, f.version.data, **_duties()),
                 "The case is assigned to you.")
 
 
@@ -109,7 +120,8 @@ def approve(case_id):
     def action(case, form):
         labels = {c.value: c.label for c in safeguard_choices(case)}
         conditions = [{"id": c, "title": labels[c]} for c in form.conditions.data]
-        reviews.decide(get_db(), case_id, "approved", current_user.email, form.version.data, conditions=conditions)
+        reviews.decide(get_db(), case_id, "approved", current_user.email, form.version.data, conditions=conditions,
+                       **_duties())
 
     return _act(case_id, "approve", ApproveForm(), action, "Approved.")
 
@@ -120,7 +132,7 @@ def reject(case_id):
     """Reject with a reason."""
     return _act(case_id, "reject", RejectForm(),
                 lambda case, f: reviews.decide(get_db(), case_id, "rejected", current_user.email, f.version.data,
-                                               note=f.reason.data), "Rejected.")
+                                               note=f.reason.data, **_duties()), "Rejected.")
 
 
 @bp.post("/cases/<int:case_id>/request-changes")
@@ -129,7 +141,7 @@ def request_changes(case_id):
     """Send the case back to the submitter with a message."""
     return _act(case_id, "changes", ChangesForm(),
                 lambda case, f: reviews.decide(get_db(), case_id, "changes_requested", current_user.email,
-                                               f.version.data, note=f.message.data),
+                                               f.version.data, note=f.message.data, **_duties()),
                 "Sent back to the submitter.")
 
 
@@ -144,7 +156,7 @@ def override(case_id):
         value = parse_value(form.fact.data, form.value.data)
         try:
             reviews.override_fact(get_db(), case_id, form.fact.data, value, form.reason.data, current_user.email,
-                                  form.version.data)
+                                  form.version.data, **_duties())
         except rules.FactError as exc:
             raise CaseError(exc.message) from None
 

@@ -5,7 +5,7 @@ import secrets
 import click
 from flask.cli import AppGroup
 
-from storage import get_db, migrate
+from storage import audit, get_db, migrate
 from storage.users import ROLES, UserError, count_users, create_user, set_password
 
 DEMO_USERS = (
@@ -31,6 +31,7 @@ def create_command(email, role, name, password):
         user = create_user(db, email, password, role, name)
     except UserError as exc:
         raise click.ClickException(str(exc)) from None
+    audit.record_now(db, "cli", "create_user", after={k: user[k] for k in ("id", "email", "name", "role")})
     click.echo(f"Created {user['role']} {user['email']} (id {user['id']}).")
 
 
@@ -39,10 +40,12 @@ def create_command(email, role, name, password):
 @click.password_option(help="The new password.")
 def set_password_command(email, password):
     """Replace a user's password."""
+    db = get_db()
     try:
-        set_password(get_db(), email, password)
+        set_password(db, email, password)
     except UserError as exc:
         raise click.ClickException(str(exc)) from None
+    audit.record_now(db, "cli", "set_password", after={"email": email})
     click.echo(f"Password changed for {email}.")
 
 
@@ -57,5 +60,6 @@ def seed_demo_command():
     click.echo("Demo logins (shown once; change with `flask users set-password`):")
     for email, role, name in DEMO_USERS:
         password = secrets.token_urlsafe(12)
-        create_user(db, email, password, role, name)
+        user = create_user(db, email, password, role, name)
+        audit.record_now(db, "cli", "create_user", after={k: user[k] for k in ("id", "email", "name", "role")})
         click.echo(f"  {role:9}  {email:24}  {password}")
