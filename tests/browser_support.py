@@ -204,8 +204,16 @@ def fill_product(person, name, team="Legal tech"):
     save_and_continue(person)
 
 
+REVIEW_QUESTION = ("Advice or decisions: does a qualified professional (lawyer, financial adviser, decision-maker) "
+                   "review outputs before they reach people?")
+
+
 def submit_case(person, name):
-    """Drive a new intake with plain answers (no follow-ups) to submission; returns the case id."""
+    """Drive a new intake with plain answers to submission; returns the case id.
+
+    The description asks for legal advice and OpenAI is a vendor, so the one follow-up is whether a qualified
+    person reviews the outputs.
+    """
     person.goto("/intake/new")
     fill_product(person, name)
     person.page.get_by_label("Describe the use case").fill(DESCRIPTION)
@@ -220,6 +228,8 @@ def submit_case(person, name):
         answer(page, legend, option)
     save_and_continue(person)
     answer(person.page, "Is customers' personal data sent to the model?", "Yes")
+    save_and_continue(person)
+    answer(person.page, REVIEW_QUESTION, "Yes")
     save_and_continue(person)
     person.press(person.page.get_by_role("button", name="Submit for review"))
     match = re.search(r"/review/cases/(\d+)$", person.page.url)
