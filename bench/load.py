@@ -45,16 +45,21 @@ def install_model(model_dir):
     """Put the model for the current training data into ``model_dir``: copied when instance/models has it."""
     from classifier.cli import settings
     from classifier.dataset import load_examples
+    from classifier.onnx_embedder import export_paths
     from classifier.service import expected_version, make_embedder, model_file
 
     config = settings()
-    version = expected_version(load_examples(config["TRAINING_DATA"]), make_embedder(config))
+    embedder = make_embedder(config)
+    version = expected_version(load_examples(config["TRAINING_DATA"]), embedder)
     saved = model_file(config["MODEL_DIR"], version)
+    exported = export_paths(config["MODEL_DIR"], embedder.key)
     model_dir.mkdir(parents=True, exist_ok=True)
-    if saved.is_file():
-        shutil.copy(saved, model_file(model_dir, version))
+    if saved.is_file() and all(path.is_file() for path in exported):
+        # The heads and the ONNX export of the embedder they were trained on travel together.
+        for path in (saved, *exported):
+            shutil.copy(path, model_dir / path.name)
         return f"copied model {version}"
-    print(f"No saved model {version}: training one (about a minute).", file=sys.stderr)
+    print(f"No saved model {version}: training one (a few minutes).", file=sys.stderr)
     env = dict(os.environ, INTAKE_MODEL_DIR=str(model_dir), HF_HUB_OFFLINE="1")
     subprocess.run([str(Path(sys.executable).parent / "flask"), "--app", "app", "classifier", "train"],
                    cwd=ROOT, env=env, check=True)

@@ -68,7 +68,7 @@ def _best_threshold(y, scores, metric, weights=None):
     return best
 
 
-def review_floor(y, risk, threshold, caught=0.9, most=0.05):
+def review_floor(y, risk, threshold, caught=0.9, most=0.02):
     """Where a person starts to be needed below the prohibited threshold: the lowest P(prohibited) from which,
     out of fold, flags and reviews together catch ``caught`` of the prohibited uses, raised until at most ``most``
     of the allowed ones fall between it and the threshold. A missed prohibited use costs more than a review."""

@@ -17,7 +17,7 @@ from .model import BINARY_HEADS, COLUMNS, UseCaseHeads
 from .readable import unreadable_reason
 from .text import MAX_CHARS, clean_text
 
-FORMAT = 5
+FORMAT = 6
 # Labels that hold when any part of a long text shows them; the audience is read from the whole.
 _PRESENCE = [i for i, name in enumerate(COLUMNS)
              if (name in BINARY_HEADS and name != "consumer") or name in ("review:yes", "review:no")]
