@@ -49,6 +49,22 @@ def check_example(record, where):
         raise DatasetError(f"{where}: 'source' must be one of {', '.join(SOURCES)}; got {record['source']!r}.")
 
 
+def read_jsonl(path):
+    """``(line number, record)`` for each non-blank line of a JSON-lines file.
+
+    :raises DatasetError: naming the file and line of the first line that is not JSON.
+    """
+    path = Path(path)
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DatasetError(f"{path.name} line {number}: not valid JSON ({exc.msg}).") from None
+
+
 def load_examples(path):
     """Read and validate a JSON-lines file of labelled examples (training or validation).
 

@@ -148,9 +148,8 @@ class MiniLMEmbedder(BaseEmbedder):
         self.load()
         return [len(e.ids) for e in self._counter.encode_batch(list(texts), add_special_tokens=False)]
 
-    def _forward(self, texts):
-        import torch
-
+    def _padded(self, texts):
+        """Token ids, attention mask, character offsets and special-token mask of ``texts``, padded to one width."""
         encodings = self._encoder.encode_batch(list(texts))
         width = max(len(e.ids) for e in encodings)
         ids = np.full((len(encodings), width), self._pad_id, dtype=np.int64)
@@ -161,6 +160,12 @@ class MiniLMEmbedder(BaseEmbedder):
             n = len(e.ids)
             ids[row, :n], attn[row, :n] = e.ids, e.attention_mask
             offsets[row, :n], special[row, :n] = e.offsets, e.special_tokens_mask
+        return ids, attn, offsets, special
+
+    def _forward(self, texts):
+        import torch
+
+        ids, attn, offsets, special = self._padded(texts)
         mask = torch.from_numpy(attn)
         with torch.inference_mode():
             hidden = self._transformer(

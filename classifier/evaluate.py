@@ -171,20 +171,9 @@ def read_predictions(path, examples):
     A fact the other model does not predict takes the value the rules would default it to.
     :raises DatasetError: when a line is not JSON or an example has no prediction.
     """
-    import json
+    from .dataset import DatasetError, read_jsonl
 
-    from .dataset import DatasetError
-
-    by_id = {}
-    with open(path, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(f"{path} line {number}: not valid JSON ({exc.msg}).") from None
-            by_id[record.get("id")] = record
+    by_id = {record.get("id"): record for _, record in read_jsonl(path) if isinstance(record, dict)}
     missing = [e["id"] for e in examples if e["id"] not in by_id or "error" in by_id[e["id"]]]
     if missing:
         raise DatasetError(f"{path}: no prediction for {len(missing)} examples (first: {missing[0]}).")

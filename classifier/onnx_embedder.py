@@ -144,16 +144,7 @@ class OnnxEmbedder(MiniLMEmbedder):
         return self
 
     def _forward(self, texts):
-        encodings = self._encoder.encode_batch(list(texts))
-        width = max(len(e.ids) for e in encodings)
-        ids = np.full((len(encodings), width), self._pad_id, dtype=np.int64)
-        attn = np.zeros((len(encodings), width), dtype=np.int64)
-        offsets = np.zeros((len(encodings), width, 2), dtype=np.int64)
-        special = np.ones((len(encodings), width), dtype=np.int64)
-        for row, e in enumerate(encodings):
-            n = len(e.ids)
-            ids[row, :n], attn[row, :n] = e.ids, e.attention_mask
-            offsets[row, :n], special[row, :n] = e.offsets, e.special_tokens_mask
+        ids, attn, offsets, special = self._padded(texts)
         hidden = self._session.run(None, {"input_ids": ids, "attention_mask": attn,
                                           "token_type_ids": np.zeros_like(ids)})[0]
         weights = attn[..., None].astype(hidden.dtype)

@@ -1,10 +1,9 @@
 """Reviewers' corrections as training data: reading, validating and merging them into the shipped examples."""
 
-import json
 import sqlite3
 from pathlib import Path
 
-from .dataset import FIELDS, DatasetError, check_example
+from .dataset import FIELDS, DatasetError, check_example, read_jsonl
 from .predictor import labels_of
 
 
@@ -29,17 +28,7 @@ def read_overrides_file(path):
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"{path}: overrides file not found.")
-    located = []
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(f"{path.name} line {number}: not valid JSON ({exc.msg}).") from None
-            located.append((f"{path.name} line {number}", record))
-    return _validate(located)
+    return _validate([(f"{path.name} line {number}", record) for number, record in read_jsonl(path)])
 
 
 def read_overrides_db(path):
