@@ -235,5 +235,14 @@ def test_readme_lists_every_rule_of_every_pack(packs):
     text = (doc if doc.exists() else root / "README.md").read_text()
     for pack in packs:
         section = text.split(f"**`{pack.id}`**")[1].split("**`")[0]
+        rows = {m.group(1): (m.group(2), m.group(3))
+                for m in re.finditer(r"^\| `([a-z0-9_]+)` \| (.*?) \| (.*?) \|\s*$", section, re.MULTILINE)}
+        assert set(rows) == {rule.id for rule in pack.rules}, pack.id
         for rule in pack.rules:
-            assert f"| `{rule.id}` |" in section, (pack.id, rule.id)
+            emits, cites = rows[rule.id]
+            # What the table says a rule emits and cites is what the pack file says.
+            said = emits.replace("`", "").replace("_", " ")
+            for word in ([rule.verdict] if rule.verdict else []) + list(rule.safeguards) + [rule.advisory or ""]:
+                assert word.replace("_", " ") in said, (pack.id, rule.id, word)
+            cited = {ref.split(":")[-1] for ref in re.findall(r"`([^`]+)`", cites)}
+            assert cited == {clause.id for clause in rule.clauses}, (pack.id, rule.id)
