@@ -5,6 +5,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 
 
+def split_cores(cores, worker_count, setting=None):
+    """Inference threads for each worker: ``setting`` when given, else the cores split between the workers.
+
+    Here, not in ``classifier``, so gunicorn's master can read it without importing the model's libraries.
+    """
+    if setting:
+        return max(1, int(setting))
+    return max(1, (cores or 1) // max(1, worker_count))
+
+
 class Config:
     """Defaults read by ``create_app``; ``from_prefixed_env("INTAKE")`` overrides them."""
 

@@ -3,7 +3,7 @@
 import os
 import sys
 
-from classifier.onnx_embedder import split_cores as inference_threads
+from config import split_cores as inference_threads
 
 bind = os.environ.get("INTAKE_BIND", "127.0.0.1:5000")
 workers = int(os.environ.get("INTAKE_WORKERS", "2"))

@@ -10,7 +10,7 @@ import click
 
 from config import ROOT, Config
 
-from .dataset import DatasetError, load_examples
+from .dataset import DatasetError, load_examples, same_text
 from .embedders import ModelMissingError
 from .predictor import ModelFileError, labels_of
 from .text import DescriptionError, clean_text
@@ -212,8 +212,8 @@ def evaluate_command(folds, report_path, chart_path, compare_file, compare_name,
 def _validation(config, examples):
     """The real-text validation set, refused when any of its texts is also a training example."""
     validation = load_examples(config["VALIDATION_DATA"])
-    trained = {" ".join(e["text"].split()) for e in examples}
-    shared = [e["id"] for e in validation if " ".join(e["text"].split()) in trained]
+    trained = {same_text(e["text"]) for e in examples}
+    shared = [e["id"] for e in validation if same_text(e["text"]) in trained]
     if shared:
         raise DatasetError(f"{len(shared)} validation examples are also training examples (first: {shared[0]}); "
                            "a validation set must never enter training.")

@@ -49,6 +49,11 @@ def check_example(record, where):
         raise DatasetError(f"{where}: 'source' must be one of {', '.join(SOURCES)}; got {record['source']!r}.")
 
 
+def same_text(text):
+    """``text`` with its whitespace normalised: two texts equal under it are one description."""
+    return " ".join(text.split())
+
+
 def read_jsonl(path):
     """``(line number, record)`` for each non-blank line of a JSON-lines file.
 

@@ -30,7 +30,7 @@ class DocumentEmbedding:
     windows: np.ndarray
     sentences: list
     sentence_vectors: np.ndarray
-    window_texts: list = None
+    window_texts: list
 
 
 def _normalise(matrix):

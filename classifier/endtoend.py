@@ -4,19 +4,17 @@ import datetime
 
 import numpy as np
 
+import rules
+
 from .labels import LABEL_FIELDS
 
 
 def _facts(labels, uncertain):
-    import rules
-
     return rules.build_facts({**{k: labels[k] for k in LABEL_FIELDS}, "uncertain": list(uncertain)})
 
 
 def verdicts(labels, packs, on, uncertain=()):
     """Each vendor's verdict, and the facts it asked review on, for one case described only by its text."""
-    import rules
-
     assessment = rules.assess(_facts(labels, uncertain), on=on, packs=packs)
     return {vendor: (v["verdict"], v["needs_review_on"]) for vendor, v in assessment["vendors"].items()}
 
@@ -29,8 +27,6 @@ def end_to_end(truth, pred, packs=None, on=None):
     :param truth: labelled facts per case.
     :param pred: predicted facts per case, with ``uncertain`` where the system reports it.
     """
-    import rules
-
     packs = packs or rules.default_packs()
     on = on or datetime.date.today()
     rows = {}

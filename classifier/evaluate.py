@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
 from .baselines import KeywordBaseline, as_array, tfidf_pipeline
-from .dataset import stratify_key
+from .dataset import DatasetError, read_jsonl, stratify_key
 from .labels import DECISIONS, DOMAINS, LABEL_FIELDS, PROHIBITED
 from .predictor import document_proba, fit_heads, labels_of
 
@@ -171,8 +171,6 @@ def read_predictions(path, examples):
     A fact the other model does not predict takes the value the rules would default it to.
     :raises DatasetError: when a line is not JSON or an example has no prediction.
     """
-    from .dataset import DatasetError, read_jsonl
-
     by_id = {record.get("id"): record for _, record in read_jsonl(path) if isinstance(record, dict)}
     missing = [e["id"] for e in examples if e["id"] not in by_id or "error" in by_id[e["id"]]]
     if missing:

@@ -12,13 +12,6 @@ from .onnx_embedder import EXPORT_FORMAT, OPSET, export_paths, file_sha256
 _NAMES = ("input_ids", "attention_mask", "token_type_ids")
 
 
-def _intact(onnx_path, record_path):
-    try:
-        return json.loads(record_path.read_text(encoding="utf-8")).get("sha256") == file_sha256(onnx_path)
-    except (OSError, ValueError):
-        return False
-
-
 def export(embedder, echo=print):
     """Write the ONNX file (and its record) that ``embedder``, an :class:`OnnxEmbedder`, reads; no-op when present.
 
@@ -27,7 +20,7 @@ def export(embedder, echo=print):
     :return: the path of the ONNX file.
     """
     onnx_path, record_path = export_paths(embedder.model_dir, embedder.key)
-    if embedder.exists() and _intact(onnx_path, record_path):
+    if embedder.intact():
         return onnx_path
     import torch
 

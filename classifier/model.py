@@ -288,7 +288,7 @@ class UseCaseHeads(ClassifierMixin, BaseEstimator):
         if self.review_ is None:
             out[:, columns[-1]] = 1.0
             return
-        proba = _linear_proba(self.review_, X)
+        proba = linear_proba(self.review_, X)
         for j, answer in enumerate(self.review_.classes_):
             out[:, COLUMNS.index(f"review:{answer}")] = proba[:, j]
 
@@ -298,7 +298,7 @@ class UseCaseHeads(ClassifierMixin, BaseEstimator):
         if self.prohibited_ is None:
             out[:, none] = 1.0
             return
-        proba = _linear_proba(self.prohibited_, X)
+        proba = linear_proba(self.prohibited_, X)
         for j, cat in enumerate(self.prohibited_.classes_):
             out[:, COLUMNS.index(f"prohibited:{cat}")] = proba[:, j]
         lr_risk = 1 - out[:, none]
@@ -351,7 +351,7 @@ class UseCaseHeads(ClassifierMixin, BaseEstimator):
         return [{k: self.decide(row)[k] for k in LABEL_FIELDS} for row in self.predict_proba(X)]
 
 
-def _linear_proba(model, X):
+def linear_proba(model, X):
     """What LogisticRegression.predict_proba computes, without its per-call checks."""
     decision = X @ model.coef_.T + model.intercept_
     if decision.shape[1] == 1:

@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from .features import TextFeatures
-from .model import UseCaseHeads
+from .model import UseCaseHeads, linear_proba
 
 
 class ModelFormatError(ValueError):
@@ -30,9 +30,7 @@ class LinearHead:
 
     def predict_proba(self, X):
         """Class probabilities, as :class:`sklearn.linear_model.LogisticRegression` gives them."""
-        from .model import _linear_proba
-
-        return _linear_proba(self, X)
+        return linear_proba(self, X)
 
 
 _TFIDF_PARAMS = ("ngram_range", "min_df", "max_df", "sublinear_tf", "strip_accents", "max_features", "lowercase",

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from config import split_cores
+
 from .embedders import MiniLMEmbedder, ModelMissingError, default_model_path
 
 PRECISIONS = ("int8", "fp32")
@@ -44,13 +46,6 @@ def file_sha256(path):
     return digest.hexdigest()
 
 
-def split_cores(cores, worker_count, setting=None):
-    """Threads for each worker's forward passes: ``setting`` when given, else the cores split between workers."""
-    if setting:
-        return max(1, int(setting))
-    return max(1, (cores or 1) // max(1, worker_count))
-
-
 def inference_threads(setting=None):
     """Threads for this process's forward passes: ``setting``, else ``INTAKE_INFERENCE_THREADS`` (set for each
     gunicorn worker by ``gunicorn.conf.py``; ``INTAKE_TORCH_THREADS`` is its former name), else every core."""
@@ -66,7 +61,7 @@ class OnnxEmbedder(MiniLMEmbedder):
     :param path: folder of the original weights and tokenizer; default the installed package.
     """
 
-    def __init__(self, model_dir, precision="int8", path=None, batch_size=8, threads=None):
+    def __init__(self, model_dir, precision=PRECISIONS[0], path=None, batch_size=8, threads=None):
         super().__init__(path=path, batch_size=batch_size)
         self.model_dir = model_dir
         self.precision = precision
@@ -101,6 +96,16 @@ class OnnxEmbedder(MiniLMEmbedder):
         onnx_path, record = export_paths(self.model_dir, self.key)
         return onnx_path.is_file() and record.is_file()
 
+    def intact(self):
+        """Whether the export exists and matches its record (same key, same checksum)."""
+        onnx_path, record_path = export_paths(self.model_dir, self.key)
+        try:
+            record = json.loads(record_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        return (isinstance(record, dict) and record.get("key") == self.key and onnx_path.is_file()
+                and record.get("sha256") == file_sha256(onnx_path))
+
     def load(self):
         """Open the tokenizer and the ONNX session once.
 
@@ -116,14 +121,9 @@ class OnnxEmbedder(MiniLMEmbedder):
             raise ModelMissingError(
                 f"The ONNX export of the embedder ({onnx_path.name}) is not in {self.model_dir}. "
                 "Run `flask --app app classifier train` (or `make run`), which exports it.")
-        try:
-            record = json.loads(record_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ModelMissingError(f"{record_path} is unreadable ({exc.__class__.__name__}); retrain to "
-                                    "export the embedder again.") from exc
-        if record.get("sha256") != file_sha256(onnx_path) or record.get("key") != self.key:
+        if not self.intact():
             raise ModelMissingError(f"{onnx_path} does not match its record: it is damaged or stale. Run "
-                                    "`flask --app app classifier train --force` to export it again.")
+                                    "`flask --app app classifier train` to export it again.")
         settings = json.loads((self.source_path / "sentence_bert_config.json").read_text(encoding="utf-8"))
         self.max_tokens = min(int(settings.get("max_seq_length", 256)), 512)
         tokenizer = Tokenizer.from_file(str(self.source_path / "tokenizer.json"))

@@ -3,7 +3,7 @@
 import sqlite3
 from pathlib import Path
 
-from .dataset import FIELDS, DatasetError, check_example, read_jsonl
+from .dataset import FIELDS, DatasetError, check_example, read_jsonl, same_text
 from .predictor import labels_of
 
 
@@ -57,10 +57,6 @@ def read_overrides_db(path):
     return _validate([(path.name, record) for record in records])
 
 
-def _same_text(text):
-    return " ".join(text.split())
-
-
 def merge(examples, corrections):
     """The shipped examples with the reviewers' corrections applied.
 
@@ -73,10 +69,10 @@ def merge(examples, corrections):
     """
     by_text = {}
     for correction in corrections:
-        by_text[_same_text(correction["text"])] = correction
+        by_text[same_text(correction["text"])] = correction
     merged, replaced, corrected, used = [], [], [], set()
     for example in examples:
-        key = _same_text(example["text"])
+        key = same_text(example["text"])
         correction = by_text.get(key)
         if correction is None:
             merged.append(example)

@@ -48,8 +48,7 @@ def fit_heads(docs, texts, labels, **heads_params):
 def document_rows(features, heads, doc, text):
     """``predict_proba`` rows of the whole document, each of its windows, then each of its sentences."""
     vectors = np.vstack([doc.vector[None, :], doc.windows, doc.sentence_vectors])
-    windows = doc.window_texts or [text] * len(doc.windows)
-    texts = [text, *windows, *doc.sentences]
+    texts = [text, *doc.window_texts, *doc.sentences]
     return heads.predict_proba(features.transform(vectors, texts))
 
 

@@ -28,8 +28,8 @@ logger = logging.getLogger(__name__)
 
 def make_embedder(config):
     """The embedder the settings ask for: an injected instance, else all-MiniLM-L6-v2 on ONNX Runtime."""
-    return config.get("EMBEDDER") or OnnxEmbedder(config["MODEL_DIR"], precision=config.get("EMBEDDER_PRECISION") or
-                                                  "int8", path=config.get("EMBEDDING_MODEL_PATH") or None)
+    return config.get("EMBEDDER") or OnnxEmbedder(config["MODEL_DIR"], precision=config["EMBEDDER_PRECISION"],
+                                                  path=config.get("EMBEDDING_MODEL_PATH") or None)
 
 
 def prepare_embedder(config, echo=print):

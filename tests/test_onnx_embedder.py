@@ -9,7 +9,8 @@ import pytest
 
 from classifier.embedders import ModelMissingError
 from classifier.export import export
-from classifier.onnx_embedder import OnnxEmbedder, export_paths, split_cores
+from classifier.onnx_embedder import OnnxEmbedder, export_paths
+from config import split_cores
 
 TEXTS = ["A symptom checker for patients. It runs on phones.", "Résumé screening for a café chain, 24/7 ☕",
          " ".join(["The product formats internal slide decks for the quarterly all-hands meeting."] * 60)]
