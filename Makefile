@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install chromium run test lint evaluate bench audit
+.PHONY: install chromium run test docs lint evaluate bench audit
 
 # Browser tests drive Debian's Chromium (Playwright downloads nothing); a clean CI machine lacks it.
 CHROMIUM := /usr/bin/chromium
@@ -30,9 +30,16 @@ chromium:
 	test -x $(CHROMIUM) || ($(SUDO) apt-get update && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium)
 
+# Pages with generated parts (the rule table in docs/policies.md is written from the packs).
+COGGED := docs/policies.md
+
 test: install chromium
 	$(BIN)/ruff check .
+	$(BIN)/cog -I . --check --check-fail-msg="run make docs" $(COGGED)
 	$(BIN)/python -m pytest
+
+docs: install
+	$(BIN)/cog -I . -r $(COGGED)
 
 evaluate: install
 	$(BIN)/python -m classifier evaluate --compare reports/previous-model-validation.jsonl --compare-name "Previous model (0ad0ad85f018)"

@@ -1,7 +1,7 @@
 """Policy packs: every pack file in a folder, checked against each other, and the pick by date.
 
 A pack is one TOML file per vendor policy version (``kind = "policy"``) or notice
-(``kind = "advisory"``); see rules/README-section.md for the format.
+(``kind = "advisory"``); docs/policies.md describes the format.
 """
 
 import datetime
