@@ -9,8 +9,10 @@ our own and fed to the same verification the callback uses.
 import base64
 import hashlib
 import json
+import re
 import socket
 import time
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -22,6 +24,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
 
 from app import create_app
+from config import Config
 from storage import audit, get_db, migrate
 from storage.identities import parse_role_map, role_for_groups
 from storage.users import create_user, get_user_by_email, set_active
@@ -438,3 +441,15 @@ def test_a_bad_setting_stops_the_app_from_starting(tmp_path, fake_classifier):
 def test_the_highest_mapped_group_gives_the_role(groups, role):
     mapping = parse_role_map("intake-reviewers=reviewer, intake-admins=admin")
     assert role_for_groups(groups, mapping) == role
+
+
+def test_every_provider_example_in_the_docs_is_accepted():
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "sso.md").read_text()
+    blocks = [block for block in re.findall(r"```\n(.*?)```", docs, re.S)
+              if all(re.fullmatch(r"INTAKE_\w+=.*", line) for line in block.strip().splitlines())]
+    assert len(blocks) == 4  # Okta, Entra ID, Google Workspace, Keycloak
+    for block in blocks:
+        config = dict(line.removeprefix("INTAKE_").split("=", 1) for line in block.strip().splitlines())
+        assert set(config) <= {key for key in dir(Config) if key.isupper()}, block
+        settings = read_settings(config)
+        assert settings.issuer.startswith("https://") and settings.provider_name != "single sign-on"
