@@ -50,11 +50,12 @@ def create_app(test_config=None):
     rules.init_app(app)
 
     from classifier.service import init_app as init_classifier
-    from views import admin, api, auth, errors, explore, home, intake, review, security
+    from views import admin, api, auth, errors, explore, home, intake, review, security, sso
 
     init_classifier(app)
     login_manager.user_loader(auth.load_user)
     app.register_blueprint(auth.bp)
+    sso.init_app(app)
     app.register_blueprint(home.bp)
     app.register_blueprint(explore.bp)
     app.register_blueprint(intake.bp)

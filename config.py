@@ -92,3 +92,22 @@ class Config:
     WEBHOOK_BACKOFF_MAX_SECONDS = 3600.0
     # A delivery still failing this many hours after its state change is marked failed.
     WEBHOOK_GIVE_UP_HOURS = 24.0
+    # Single sign-on through an OpenID Connect provider (docs/sso.md). Off until the issuer, client id and
+    # client secret are all set.
+    OIDC_ISSUER = ""
+    OIDC_CLIENT_ID = ""
+    OIDC_CLIENT_SECRET = ""
+    # Shown on the sign-in button: "Sign in with <name>".
+    OIDC_PROVIDER_NAME = "single sign-on"
+    # Scopes asked for; some providers need another to send a groups claim (Okta: "groups").
+    OIDC_SCOPES = "openid email profile"
+    # The ID token claim that must be true for its e-mail to be trusted (Entra ID: "xms_edov").
+    OIDC_EMAIL_VERIFIED_CLAIM = "email_verified"
+    # A first single sign-on creates a submitter; when off, only e-mails already known here may sign in.
+    OIDC_AUTO_CREATE = False
+    # The ID token claim listing the user's groups; empty: roles are set on the admin page, not by the provider.
+    OIDC_ROLE_CLAIM = ""
+    # Group to role, e.g. "intake-reviewers=reviewer,intake-admins=admin"; anyone in no mapped group is a submitter.
+    OIDC_ROLE_MAP = ""
+    # Password sign-in; when off, only admins (the break-glass accounts) may still sign in with a password.
+    PASSWORD_LOGIN = True

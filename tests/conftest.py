@@ -100,7 +100,7 @@ def served_embedder(tmp_path_factory):
 
 
 # The browser tests' fixtures (live server, Chromium, signed-in visitors), defined once for the session.
-pytest_plugins = ["tests.browser_support"]
+pytest_plugins = ["tests.browser_support", "tests.oidc_support"]
 
 
 @pytest.hookimpl(hookwrapper=True)

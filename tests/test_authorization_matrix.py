@@ -30,6 +30,8 @@ CASE_READERS = {"anonymous": LOGIN, "owner": OK, "other": 404, "reviewer": OK, "
 OWNER_ONLY = {"anonymous": LOGIN, "owner": OK, "other": 404, "reviewer": 404, "admin": 404}
 ADMINS = {"anonymous": LOGIN, "owner": 403, "other": 403, "reviewer": 403, "admin": OK}
 PUBLIC = {role: OK for role in ROLES}
+# Single sign-on is off in this app, so its routes answer 404 to anyone; tests/test_sso.py covers them when on.
+SSO_OFF = {role: 404 for role in ROLES}
 
 
 @dataclass
@@ -50,6 +52,8 @@ PAGES = {
     ("/auth/login", "GET"): (PUBLIC, Call("/auth/login")),
     ("/auth/login", "POST"): (PUBLIC, Call("/auth/login", {"email": EMAILS["owner"], "password": PASSWORD}, 302, "/",
                                           fresh_client=True)),
+    ("/auth/sso/login", "GET"): (SSO_OFF, Call("/auth/sso/login")),
+    ("/auth/sso/callback", "GET"): (SSO_OFF, Call("/auth/sso/callback?code=c&state=s")),
     ("/auth/logout", "POST"): ({**EVERYONE, "anonymous": LOGIN},
                                Call("/auth/logout", ok=302, to="/auth/login", fresh_client=True)),
     ("/try/", "GET"): (EVERYONE, Call("/try/")),

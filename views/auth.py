@@ -14,7 +14,9 @@ from storage.users import authenticate, end_sessions, get_user
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 # Endpoints reachable without signing in; everything else needs a user.
-PUBLIC_ENDPOINTS = {"auth.login", "static"}
+PUBLIC_ENDPOINTS = {"auth.login", "sso.login", "sso.callback", "static"}
+# With password sign-in off, every failure reads the same, so the form never tells whose password was right.
+PASSWORD_LOGIN_OFF = "E-mail or password is not right, or password sign-in is off for this account (admins only)."
 
 
 class User(UserMixin):
@@ -130,9 +132,15 @@ def login():
             page = render_template("auth/login.html", form=form, locked=_locked_message(wait))
             return page, 429, {"Retry-After": str(wait)}
         row = authenticate(db, email, form.password.data)
+        password_login = current_app.config["PASSWORD_LOGIN"]
         if row is None:
             audit.record_now(db, email[:254], "sign_in_failed", after={"address": address})
-            form.password.errors.append("E-mail or password is not right.")
+            form.password.errors.append("E-mail or password is not right." if password_login else PASSWORD_LOGIN_OFF)
+        elif not password_login and row["role"] != "admin":
+            # Left counted as a failure: a refused password must not unlock guessing.
+            audit.record_now(db, row["email"], "sign_in_refused",
+                             after={"user_id": row["id"], "address": address, "reason": "password_login_off"})
+            form.password.errors.append(PASSWORD_LOGIN_OFF)
         else:
             login_attempts.forgive(db, email, address, limits)
             audit.record_now(db, row["email"], "sign_in", after={"user_id": row["id"], "address": address})
