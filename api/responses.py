@@ -219,6 +219,8 @@ class Webhook(BaseModel):
 
 class WebhookCreated(Webhook):
     secret: str = Field(description="signs every delivery; shown only here")
+    signing_secret: str = Field(description="the same key in the whsec_ form Standard Webhooks libraries take "
+                                "(equal to secret when it was generated); shown only here")
 
 
 class WebhookList(BaseModel):

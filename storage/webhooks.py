@@ -9,12 +9,12 @@ waits while an earlier one of the same case is still pending.
 
 import datetime
 import json
-import secrets
 import time
 import uuid
 
 from . import audit
 from .clock import now_iso
+from .webhook_secrets import SecretFormatError, check_secret, new_secret, whsec
 
 STATUSES = ("pending", "delivered", "failed", "cancelled")
 
@@ -23,6 +23,10 @@ class WebhookError(ValueError):
     """A webhook could not be registered or changed as asked."""
 
     status = 400
+
+    def __init__(self, message, field="url"):
+        super().__init__(message)
+        self.field = field
 
 
 class WebhookNotFound(WebhookError):
@@ -42,6 +46,7 @@ def _public(row, with_secret=False):
             "links": {"deliveries": f"/api/v1/webhooks/{row['id']}/deliveries"}}
     if with_secret:
         hook["secret"] = row["secret"]
+        hook["signing_secret"] = whsec(row["secret"])
     return hook
 
 
@@ -52,16 +57,23 @@ class TooManyWebhooks(WebhookError):
 
 
 def create_webhook(db, url, secret=None, token_id=None, max_per_token=None):
-    """Register ``url``; returns the webhook with its secret (generated when not given), shown this once.
+    """Register ``url``; returns the webhook with its secret (generated when not given) and the secret's
+    ``whsec_`` form (``signing_secret``), both shown this once.
 
     :param max_per_token: how many active webhooks one token may have (None: no cap).
-    :raises WebhookError: when the URL is not http(s) or the secret is shorter than 16 characters.
+    :raises WebhookError: when the URL is not http(s) or the secret is shorter than 16 characters or a
+        malformed ``whsec_`` secret.
     :raises TooManyWebhooks: the token is at its cap.
     """
     if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
         raise WebhookError("The webhook URL must start with http:// or https://.")
     if secret is not None and len(secret) < 16:
-        raise WebhookError("The secret must have at least 16 characters.")
+        raise WebhookError("The secret must have at least 16 characters.", field="secret")
+    if secret is not None:
+        try:
+            check_secret(secret)
+        except SecretFormatError as exc:
+            raise WebhookError(str(exc), field="secret") from None
     from .cases import write_transaction
 
     with write_transaction(db):
@@ -72,7 +84,7 @@ def create_webhook(db, url, secret=None, token_id=None, max_per_token=None):
                 raise TooManyWebhooks(f"This token already has {count} active webhooks, the most allowed; "
                                       "delete one first.")
         table = db["webhooks"]
-        table.insert({"url": url, "secret": secret or secrets.token_urlsafe(32), "token_id": token_id, "active": 1,
+        table.insert({"url": url, "secret": secret or new_secret(), "token_id": token_id, "active": 1,
                       "created_at": now_iso()})
         row = table.get(table.last_pk)
         audit.record(db, _actor(db, token_id), "create_webhook",

@@ -268,7 +268,7 @@ def create_webhook():
     except hooks.TooManyWebhooks as exc:
         raise ApiError(409, detail=str(exc)) from None
     except hooks.WebhookError as exc:
-        raise ApiError(422, detail=str(exc), errors=[field_error("url", str(exc))]) from None
+        raise ApiError(422, detail=str(exc), errors=[field_error(exc.field, str(exc))]) from None
     return hook, 201, {"Location": f"{bp.url_prefix}/webhooks/{hook['id']}/deliveries"}
 
 
