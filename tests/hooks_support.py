@@ -11,15 +11,16 @@ class VerifyingReceiver:
     """An HTTP server on a free loopback port that verifies every POST with ``Webhook(secret).verify``.
 
     It answers 204 to a delivery whose Standard Webhooks signature holds and 401 to any other, as a receiver
-    following the recipes does; ``accepted`` holds the verified payloads with their headers, ``refused`` the
-    reasons for the others.
+    following docs/integrations.md does. ``accepted`` holds each verified delivery (``payload``, ``headers``,
+    raw ``body``, ``path``); ``refused`` the library's reason for each other one.
+
+    :param secret: the signing secret; may be given later with :meth:`trust`, once registration tells it.
     """
 
-    def __init__(self, secret):
-        self.webhook = Webhook(secret)
+    def __init__(self, secret=None, path="/hooks/intake"):
+        self.webhook = Webhook(secret) if secret else None
         self.accepted, self.refused = [], []
-        self.lock = threading.Lock()
-        self.arrived = threading.Condition(self.lock)
+        self.arrived = threading.Condition()
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -27,13 +28,16 @@ class VerifyingReceiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 headers = dict(self.headers)
                 try:
+                    if receiver.webhook is None:
+                        raise WebhookVerificationError("no secret to verify with yet")
                     payload = receiver.webhook.verify(body, headers)
                 except WebhookVerificationError as exc:
-                    status, record = 401, ("refused", str(exc))
+                    status, kind, record = 401, "refused", str(exc)
                 else:
-                    status, record = 204, ("accepted", {"payload": payload, "headers": headers})
+                    status, kind = 204, "accepted"
+                    record = {"payload": payload, "headers": headers, "body": body, "path": self.path}
                 with receiver.arrived:
-                    getattr(receiver, record[0]).append(record[1])
+                    getattr(receiver, kind).append(record)
                     receiver.arrived.notify_all()
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
@@ -43,16 +47,28 @@ class VerifyingReceiver:
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/intake"
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.url = self.base + path
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def wait_for(self, count, timeout=30.0):
-        """Wait until ``count`` deliveries were accepted; returns their payloads (fails the test on timeout)."""
+    def trust(self, secret):
+        """Verify from now on with ``secret`` (a ``whsec_`` string or key bytes)."""
+        self.webhook = Webhook(secret)
+
+    def wait_until(self, predicate, timeout=30.0):
+        """Wait until ``predicate(accepted)`` holds; returns the accepted deliveries.
+
+        Fails the test at once when a delivery was refused, and after ``timeout`` seconds otherwise.
+        """
         with self.arrived:
-            self.arrived.wait_for(lambda: len(self.accepted) >= count or self.refused, timeout)
+            self.arrived.wait_for(lambda: self.refused or predicate(self.accepted), timeout)
             assert not self.refused, f"deliveries refused: {self.refused}"
-            assert len(self.accepted) >= count, f"{len(self.accepted)} of {count} deliveries arrived"
-            return [a["payload"] for a in self.accepted]
+            assert predicate(self.accepted), f"still waiting after {timeout} s; accepted: {len(self.accepted)}"
+            return list(self.accepted)
+
+    def wait_for(self, count, timeout=30.0):
+        """Wait until ``count`` deliveries were accepted; returns their payloads."""
+        return [d["payload"] for d in self.wait_until(lambda accepted: len(accepted) >= count, timeout)]
 
     def __enter__(self):
         self.thread.start()
