@@ -153,3 +153,27 @@ def test_a_receiver_checking_with_the_library_accepts_every_delivery(client, app
         open_case(client, token)
         assert deliver(app)["delivered"] == 1
         assert receiver.wait_for(1)[0]["case"]["external_ref"] == "JIRA-7"
+
+
+def test_the_openapi_document_describes_the_delivery_and_a_real_one_matches_it(client, app, token):
+    from jsonschema import Draft202012Validator
+    from openapi_spec_validator import validate
+
+    doc = client.get("/api/v1/openapi.json").get_json()
+    validate(doc)
+    operation = doc["webhooks"]["case.state_changed"]["post"]
+    declared = {p["name"]: p["deprecated"] for p in operation["parameters"]}
+    assert {name for name, deprecated in declared.items() if not deprecated} == \
+        {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    assert all(declared[name] for name in declared if name.startswith("X-Intake-"))
+    with Receiver() as receiver:
+        register(client, token, receiver.url)
+        open_case(client, token)
+        deliver(app)
+    request = receiver.requests[0]
+    assert set(declared) <= set(request["headers"])
+    schema = {"$ref": operation["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+              "components": doc["components"]}
+    errors = list(Draft202012Validator(schema).iter_errors(json.loads(request["body"])))
+    assert errors == []
+    assert list(Draft202012Validator(schema).iter_errors({"event": "case.state_changed"}))
