@@ -33,7 +33,7 @@ from standardwebhooks import Webhook
 
 from storage import open_db
 from storage import webhooks as outbox
-from storage.webhook_secrets import signing_key
+from storage.webhook_secrets import seal_stored, signing_key
 
 log = logging.getLogger(__name__)
 USER_AGENT = "usecase-intake-webhooks/1"
@@ -271,6 +271,9 @@ def deliver_due(db, config, now=None, max_rounds=50):
     """
     stats = {"delivered": 0, "failed_attempts": 0, "given_up": 0}
     timeout = float(config.get("WEBHOOK_TIMEOUT_SECONDS", 10))
+    key = config["WEBHOOK_SECRETS_KEY"]
+    # Secrets an earlier release stored in plaintext.
+    seal_stored(db, key)
     # Events a crash left between their commit and their fan-out.
     while outbox.fan_out(db):
         pass
@@ -278,13 +281,17 @@ def deliver_due(db, config, now=None, max_rounds=50):
         clock = time.time() if now is None else now
         # The lease outlasts the whole batch (each attempt ends by its deadline), so another worker never
         # claims a row this one is still sending.
-        claimed = outbox.claim_due(db, clock, limit=BATCH, lease_seconds=BATCH * (timeout + 1) + 30)
+        claimed = outbox.claim_due(db, clock, limit=BATCH, lease_seconds=BATCH * (timeout + 1) + 30, key=key)
         if not claimed:
             break
         for delivery in claimed:
-            status_code, error, duration = send(delivery, timeout, now,
-                                                bool(config.get("WEBHOOK_ALLOW_LOOPBACK")),
-                                                config.get("WEBHOOK_ALLOWED_HOSTS"))
+            if delivery["secret"] is None:
+                # Nothing is sent unsigned: the attempt fails with the reason, and is retried as any other.
+                status_code, error, duration = None, delivery["secret_error"], None
+            else:
+                status_code, error, duration = send(delivery, timeout, now,
+                                                    bool(config.get("WEBHOOK_ALLOW_LOOPBACK")),
+                                                    config.get("WEBHOOK_ALLOWED_HOSTS"))
             result = outbox.record_attempt(
                 db, delivery, status_code, error, duration, now=now,
                 base=float(config.get("WEBHOOK_BACKOFF_SECONDS", 10)),
