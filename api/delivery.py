@@ -1,25 +1,7 @@
-"""Sending webhook deliveries from the outbox: signing, posting, and the worker thread that does it.
-
-Each POST carries the JSON body and the Standard Webhooks headers (https://www.standardwebhooks.com), signed
-with the ``standardwebhooks`` library so any of its implementations verifies them:
-
-- ``webhook-id``: the delivery id (the same on every retry, so receivers can drop repeats);
-- ``webhook-timestamp``: seconds since the epoch when this attempt was signed;
-- ``webhook-signature``: ``v1,`` + base64 HMAC-SHA256 of ``"<id>.<timestamp>." + body`` with the webhook's
-  signing key (storage/webhook_secrets.py says which key a secret stands for).
-
-Deprecated, sent for one more release beside them:
-
-- ``X-Intake-Delivery`` (= ``webhook-id``), ``X-Intake-Event`` (``case.state_changed``, also in the body);
-- ``X-Intake-Timestamp`` (= ``webhook-timestamp``);
-- ``X-Intake-Signature``: ``sha256=`` + hex HMAC-SHA256 of ``"<timestamp>." + body`` keyed with the secret
-  string as registered.
-"""
+"""Sending webhook deliveries from the outbox: posting them signed (api/signing.py), and the worker thread
+that does it."""
 
 import contextlib
-import datetime
-import hashlib
-import hmac
 import http.client
 import ipaddress
 import logging
@@ -29,44 +11,16 @@ import threading
 import time
 import urllib.parse
 
-from standardwebhooks import Webhook
-
 from storage import open_db
 from storage import webhooks as outbox
-from storage.webhook_secrets import seal_stored, signing_key
+from storage.webhook_secrets import seal_stored
+
+from .signing import delivery_headers
 
 log = logging.getLogger(__name__)
 USER_AGENT = "usecase-intake-webhooks/1"
 # Deliveries claimed at a time by one sender.
 BATCH = 20
-
-
-def sign(secret, timestamp, body):
-    """The deprecated ``X-Intake-Signature`` value for ``body`` (bytes) sent at ``timestamp``."""
-    mac = hmac.new(secret.encode(), f"{int(timestamp)}.".encode() + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
-
-
-def standard_headers(secret, message_id, timestamp, body):
-    """The Standard Webhooks headers for ``body`` (bytes), signed by the ``standardwebhooks`` library with
-    the key ``secret`` stands for."""
-    moment = datetime.datetime.fromtimestamp(int(timestamp), datetime.UTC)
-    return {
-        "webhook-id": message_id,
-        "webhook-timestamp": str(int(timestamp)),
-        "webhook-signature": Webhook(signing_key(secret)).sign(message_id, moment, body.decode()),
-    }
-
-
-def verify(secret, timestamp, body, signature, tolerance=300, now=None):
-    """What a receiver of the deprecated ``X-Intake-Signature`` does: True when ``signature`` matches and
-    ``timestamp`` is recent."""
-    now = time.time() if now is None else now
-    try:
-        fresh = abs(now - int(timestamp)) <= tolerance
-    except (TypeError, ValueError):
-        return False
-    return fresh and hmac.compare_digest(sign(secret, timestamp, body), signature or "")
 
 
 def _refused(address, allow_loopback):
@@ -249,16 +203,8 @@ def send(delivery, timeout=10.0, now=None, allow_loopback=False, allowed=None):
     """Sign and post one claimed delivery; returns ``(status_code, error, duration_ms)``."""
     body = delivery["payload"].encode()
     timestamp = int(time.time() if now is None else now)
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        **standard_headers(delivery["secret"], delivery["delivery_id"], timestamp, body),
-        # Deprecated: the scheme before Standard Webhooks, kept for one release.
-        "X-Intake-Delivery": delivery["delivery_id"],
-        "X-Intake-Event": delivery["event"],
-        "X-Intake-Timestamp": str(timestamp),
-        "X-Intake-Signature": sign(delivery["secret"], timestamp, body),
-    }
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
+               **delivery_headers(delivery["secret"], delivery["delivery_id"], delivery["event"], timestamp, body)}
     started = time.perf_counter()
     status, error = post(delivery["url"], body, headers, timeout, allow_loopback, allowed)
     return status, error, round((time.perf_counter() - started) * 1000, 1)

@@ -8,6 +8,7 @@ from spectree.models import SecuritySchemeData
 from .errors import PROBLEM, ApiError, validation_errors
 from .responses import CaseStateChanged
 from .schemas import Problem
+from .signing import HEADERS
 
 BEARER = {"bearerAuth": []}
 PUBLIC = {}
@@ -70,20 +71,6 @@ def openapi_document():
     return doc
 
 
-# The headers of a delivery (api/delivery.py signs them); deprecated ones go in the release after next.
-WEBHOOK_HEADERS = (
-    ("webhook-id", False, "the delivery id, the same on every retry (Standard Webhooks)"),
-    ("webhook-timestamp", False, "Unix seconds when this attempt was signed (Standard Webhooks)"),
-    ("webhook-signature", False, 'v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>"> with the '
-                                 "webhook's signing key (Standard Webhooks)"),
-    ("X-Intake-Delivery", True, "deprecated: equal to webhook-id"),
-    ("X-Intake-Event", True, "deprecated: case.state_changed, also the body's event"),
-    ("X-Intake-Timestamp", True, "deprecated: equal to webhook-timestamp"),
-    ("X-Intake-Signature", True, 'deprecated: sha256=<hex HMAC-SHA256 of "<timestamp>." + body keyed with the '
-                                 "secret as registered>"),
-)
-
-
 def _describe_webhooks(doc):
     """What a registered webhook receives, as an OpenAPI 3.1 ``webhooks`` entry with its payload schema."""
     schema = CaseStateChanged.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -97,7 +84,7 @@ def _describe_webhooks(doc):
                        "docs/integrations.md. Any 2xx answer ends the delivery; others are retried with backoff.",
         "parameters": [{"name": name, "in": "header", "required": not deprecated, "deprecated": deprecated,
                         "description": description, "schema": {"type": "string"}}
-                       for name, deprecated, description in WEBHOOK_HEADERS],
+                       for name, deprecated, description in HEADERS],
         "requestBody": {"required": True, "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/CaseStateChanged"}}}},
         "responses": {"2XX": {"description": "received; the delivery ends"}},

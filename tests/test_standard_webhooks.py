@@ -11,7 +11,8 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from api.delivery import deliver_due, verify
+from api.delivery import deliver_due
+from api.signing import verify
 from storage import get_db
 from storage.clock import now_iso
 from storage.webhook_secrets import signing_key, whsec

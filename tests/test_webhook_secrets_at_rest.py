@@ -9,7 +9,8 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 from standardwebhooks import Webhook
 
-from api.delivery import deliver_due, verify
+from api.delivery import deliver_due
+from api.signing import verify
 from app import create_app
 from storage import get_db, open_db
 from storage.clock import now_iso
