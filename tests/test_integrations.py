@@ -297,6 +297,8 @@ def test_the_servicenow_action_opens_a_case_and_its_resource_script_records_the_
     service.set_state(case_id, "in_review")
     service.set_state(case_id, "approved", note="Approved with disclosure.")
     received = deliveries_for(service.now, case_id, 3)
+    # What the page promises about dataString: the signed bytes are ASCII, so text and bytes agree.
+    assert all(d["body"].isascii() for d in received)
     script = steps["servicenow-receive-webhook"]
 
     def receive(delivery, body=None, now=None):
