@@ -12,6 +12,7 @@ from werkzeug.routing import IntegerConverter
 import rules
 import storage
 from config import ROOT, Config
+from storage import webhook_secrets
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -41,6 +42,8 @@ def create_app(test_config=None):
     _resolve_paths(app)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app)
+    if not app.config.get("WEBHOOK_SECRETS_KEY"):
+        app.config["WEBHOOK_SECRETS_KEY"] = webhook_secrets.instance_key(app.instance_path)
 
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -85,6 +85,8 @@ class Config:
     WEBHOOK_ALLOW_HTTP = False
     # Active webhooks one API token may have.
     WEBHOOK_MAX_PER_TOKEN = 10
+    # Fernet key sealing webhook secrets in the database; generated into instance/webhook_key when not set.
+    WEBHOOK_SECRETS_KEY = None
     # How long one delivery attempt may take, in seconds.
     WEBHOOK_TIMEOUT_SECONDS = 10.0
     # Wait after the first failed attempt; doubled after each further failure, up to the maximum.

@@ -1,16 +1,7 @@
-"""Sending webhook deliveries from the outbox: signing, posting, and the worker thread that does it.
-
-Each POST carries the JSON body and these headers:
-
-- ``X-Intake-Delivery``: the delivery id (the same on every retry, so receivers can drop repeats);
-- ``X-Intake-Event``: ``case.state_changed``;
-- ``X-Intake-Timestamp``: seconds since the epoch when this attempt was signed;
-- ``X-Intake-Signature``: ``sha256=`` + hex HMAC-SHA256 of ``"<timestamp>." + body`` with the webhook's secret.
-"""
+"""Sending webhook deliveries from the outbox: posting them signed (api/signing.py), and the worker thread
+that does it."""
 
 import contextlib
-import hashlib
-import hmac
 import http.client
 import ipaddress
 import logging
@@ -22,27 +13,14 @@ import urllib.parse
 
 from storage import open_db
 from storage import webhooks as outbox
+from storage.webhook_secrets import seal_stored
+
+from .signing import delivery_headers
 
 log = logging.getLogger(__name__)
 USER_AGENT = "usecase-intake-webhooks/1"
 # Deliveries claimed at a time by one sender.
 BATCH = 20
-
-
-def sign(secret, timestamp, body):
-    """The signature header value for ``body`` (bytes) sent at ``timestamp``."""
-    mac = hmac.new(secret.encode(), f"{int(timestamp)}.".encode() + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
-
-
-def verify(secret, timestamp, body, signature, tolerance=300, now=None):
-    """What a receiver does: True when ``signature`` matches and ``timestamp`` is recent."""
-    now = time.time() if now is None else now
-    try:
-        fresh = abs(now - int(timestamp)) <= tolerance
-    except (TypeError, ValueError):
-        return False
-    return fresh and hmac.compare_digest(sign(secret, timestamp, body), signature or "")
 
 
 def _refused(address, allow_loopback):
@@ -225,14 +203,8 @@ def send(delivery, timeout=10.0, now=None, allow_loopback=False, allowed=None):
     """Sign and post one claimed delivery; returns ``(status_code, error, duration_ms)``."""
     body = delivery["payload"].encode()
     timestamp = int(time.time() if now is None else now)
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        "X-Intake-Delivery": delivery["delivery_id"],
-        "X-Intake-Event": delivery["event"],
-        "X-Intake-Timestamp": str(timestamp),
-        "X-Intake-Signature": sign(delivery["secret"], timestamp, body),
-    }
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
+               **delivery_headers(delivery["secret"], delivery["delivery_id"], delivery["event"], timestamp, body)}
     started = time.perf_counter()
     status, error = post(delivery["url"], body, headers, timeout, allow_loopback, allowed)
     return status, error, round((time.perf_counter() - started) * 1000, 1)
@@ -245,6 +217,9 @@ def deliver_due(db, config, now=None, max_rounds=50):
     """
     stats = {"delivered": 0, "failed_attempts": 0, "given_up": 0}
     timeout = float(config.get("WEBHOOK_TIMEOUT_SECONDS", 10))
+    key = config["WEBHOOK_SECRETS_KEY"]
+    # Secrets an earlier release stored in plaintext.
+    seal_stored(db, key)
     # Events a crash left between their commit and their fan-out.
     while outbox.fan_out(db):
         pass
@@ -252,13 +227,17 @@ def deliver_due(db, config, now=None, max_rounds=50):
         clock = time.time() if now is None else now
         # The lease outlasts the whole batch (each attempt ends by its deadline), so another worker never
         # claims a row this one is still sending.
-        claimed = outbox.claim_due(db, clock, limit=BATCH, lease_seconds=BATCH * (timeout + 1) + 30)
+        claimed = outbox.claim_due(db, clock, limit=BATCH, lease_seconds=BATCH * (timeout + 1) + 30, key=key)
         if not claimed:
             break
         for delivery in claimed:
-            status_code, error, duration = send(delivery, timeout, now,
-                                                bool(config.get("WEBHOOK_ALLOW_LOOPBACK")),
-                                                config.get("WEBHOOK_ALLOWED_HOSTS"))
+            if delivery["secret"] is None:
+                # Nothing is sent unsigned: the attempt fails with the reason, and is retried as any other.
+                status_code, error, duration = None, delivery["secret_error"], None
+            else:
+                status_code, error, duration = send(delivery, timeout, now,
+                                                    bool(config.get("WEBHOOK_ALLOW_LOOPBACK")),
+                                                    config.get("WEBHOOK_ALLOWED_HOSTS"))
             result = outbox.record_attempt(
                 db, delivery, status_code, error, duration, now=now,
                 base=float(config.get("WEBHOOK_BACKOFF_SECONDS", 10)),

@@ -150,6 +150,15 @@ class Case(CaseSummary):
     history: list[StateChange]
 
 
+class CaseStateChanged(StateChange):
+    """The body of every webhook delivery: one state change of a case, with the case after it."""
+
+    delivery_id: str = Field(description="equal to the webhook-id header, and the same on every retry")
+    event: Literal["case.state_changed"]
+    case: Case = Field(description="the case after the change, as GET /cases/{id} answers it; external_ref is "
+                       "the ticket key the case was opened with")
+
+
 class CaseList(BaseModel):
     items: list[CaseSummary]
     next_cursor: str | None = Field(description="pass as cursor for the next page; null on the last page")
@@ -219,6 +228,8 @@ class Webhook(BaseModel):
 
 class WebhookCreated(Webhook):
     secret: str = Field(description="signs every delivery; shown only here")
+    signing_secret: str = Field(description="the same key in the whsec_ form Standard Webhooks libraries take "
+                                "(equal to secret when it was generated); shown only here")
 
 
 class WebhookList(BaseModel):

@@ -120,7 +120,9 @@ class PoliciesQuery(Strict):
 
 class WebhookCreate(Strict):
     url: HttpUrl
-    secret: str | None = Field(None, min_length=16, max_length=200, description="generated when not given")
+    secret: str | None = Field(None, min_length=16, max_length=200,
+                               description="generated (whsec_ + base64 of 32 random bytes) when not given; a "
+                               "whsec_ secret must be base64 of 24 to 64 bytes")
 
 
 class DeliveriesQuery(Strict):

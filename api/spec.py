@@ -6,7 +6,9 @@ from spectree import Response, SecurityScheme, SpecTree
 from spectree.models import SecuritySchemeData
 
 from .errors import PROBLEM, ApiError, validation_errors
+from .responses import CaseStateChanged
 from .schemas import Problem
+from .signing import HEADERS
 
 BEARER = {"bearerAuth": []}
 PUBLIC = {}
@@ -65,4 +67,25 @@ def openapi_document():
                 if code == "201":
                     response["headers"] = {"Location": {
                         "description": "the URL of the new resource", "schema": {"type": "string"}}}
+    _describe_webhooks(doc)
     return doc
+
+
+def _describe_webhooks(doc):
+    """What a registered webhook receives, as an OpenAPI 3.1 ``webhooks`` entry with its payload schema."""
+    schema = CaseStateChanged.model_json_schema(ref_template="#/components/schemas/{model}")
+    components = doc.setdefault("components", {}).setdefault("schemas", {})
+    for name, definition in schema.pop("$defs", {}).items():
+        components.setdefault(name, definition)
+    components["CaseStateChanged"] = schema
+    doc["webhooks"] = {"case.state_changed": {"post": {
+        "summary": "A case changed state",
+        "description": "Sent to every active webhook that may read the case, on every state change; see "
+                       "docs/integrations.md. Any 2xx answer ends the delivery; others are retried with backoff.",
+        "parameters": [{"name": name, "in": "header", "required": not deprecated, "deprecated": deprecated,
+                        "description": description, "schema": {"type": "string"}}
+                       for name, deprecated, description in HEADERS],
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/CaseStateChanged"}}}},
+        "responses": {"2XX": {"description": "received; the delivery ends"}},
+    }}}

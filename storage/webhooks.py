@@ -9,12 +9,12 @@ waits while an earlier one of the same case is still pending.
 
 import datetime
 import json
-import secrets
 import time
 import uuid
 
 from . import audit
 from .clock import now_iso
+from .webhook_secrets import SecretFormatError, SecretUnreadable, check_secret, new_secret, seal, unseal, whsec
 
 STATUSES = ("pending", "delivered", "failed", "cancelled")
 
@@ -23,6 +23,10 @@ class WebhookError(ValueError):
     """A webhook could not be registered or changed as asked."""
 
     status = 400
+
+    def __init__(self, message, field="url"):
+        super().__init__(message)
+        self.field = field
 
 
 class WebhookNotFound(WebhookError):
@@ -37,11 +41,12 @@ def _iso(ts):
     return datetime.datetime.fromtimestamp(ts, datetime.UTC).isoformat(timespec="seconds")
 
 
-def _public(row, with_secret=False):
+def _public(row, secret=None):
     hook = {"id": row["id"], "url": row["url"], "active": bool(row["active"]), "created_at": row["created_at"],
             "links": {"deliveries": f"/api/v1/webhooks/{row['id']}/deliveries"}}
-    if with_secret:
-        hook["secret"] = row["secret"]
+    if secret is not None:
+        hook["secret"] = secret
+        hook["signing_secret"] = whsec(secret)
     return hook
 
 
@@ -51,17 +56,25 @@ class TooManyWebhooks(WebhookError):
     status = 409
 
 
-def create_webhook(db, url, secret=None, token_id=None, max_per_token=None):
-    """Register ``url``; returns the webhook with its secret (generated when not given), shown this once.
+def create_webhook(db, url, secret=None, token_id=None, max_per_token=None, *, key):
+    """Register ``url``; returns the webhook with its secret (generated when not given) and the secret's
+    ``whsec_`` form (``signing_secret``), both shown this once.
 
     :param max_per_token: how many active webhooks one token may have (None: no cap).
-    :raises WebhookError: when the URL is not http(s) or the secret is shorter than 16 characters.
+    :param key: the Fernet key the secret is sealed with in the database (``WEBHOOK_SECRETS_KEY``).
+    :raises WebhookError: when the URL is not http(s) or the secret is shorter than 16 characters or a
+        malformed ``whsec_`` secret.
     :raises TooManyWebhooks: the token is at its cap.
     """
     if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
         raise WebhookError("The webhook URL must start with http:// or https://.")
     if secret is not None and len(secret) < 16:
-        raise WebhookError("The secret must have at least 16 characters.")
+        raise WebhookError("The secret must have at least 16 characters.", field="secret")
+    if secret is not None:
+        try:
+            check_secret(secret)
+        except SecretFormatError as exc:
+            raise WebhookError(str(exc), field="secret") from None
     from .cases import write_transaction
 
     with write_transaction(db):
@@ -72,12 +85,13 @@ def create_webhook(db, url, secret=None, token_id=None, max_per_token=None):
                 raise TooManyWebhooks(f"This token already has {count} active webhooks, the most allowed; "
                                       "delete one first.")
         table = db["webhooks"]
-        table.insert({"url": url, "secret": secret or secrets.token_urlsafe(32), "token_id": token_id, "active": 1,
+        secret = secret or new_secret()
+        table.insert({"url": url, "secret": seal(key, secret), "token_id": token_id, "active": 1,
                       "created_at": now_iso()})
         row = table.get(table.last_pk)
         audit.record(db, _actor(db, token_id), "create_webhook",
                      after={"webhook_id": row["id"], "url": url, "token_id": token_id})
-    return _public(row, with_secret=True)
+    return _public(row, secret)
 
 
 def _actor(db, token_id):
@@ -185,11 +199,12 @@ def _body(row):
     return json.dumps(body, sort_keys=True)
 
 
-def claim_due(db, now=None, limit=20, lease_seconds=60):
+def claim_due(db, now=None, limit=20, lease_seconds=60, *, key):
     """Lease up to ``limit`` due deliveries, each the oldest pending one of its webhook and case.
 
     A leased row is invisible to other senders until the lease ends, so two workers never send it
-    at once; a sender that dies leaves it to be retried when the lease runs out.
+    at once; a sender that dies leaves it to be retried when the lease runs out. Each row's ``secret`` is
+    unsealed with ``key``; it is None, with the reason in ``secret_error``, when that key cannot open it.
     """
     now = time.time() if now is None else now
     from .cases import write_transaction
@@ -213,6 +228,10 @@ def claim_due(db, now=None, limit=20, lease_seconds=60):
         for row in rows:
             db.execute("update webhook_deliveries set locked_until = ? where id = ?", [now + lease_seconds, row["id"]])
             row["payload"] = _body(row)
+            try:
+                row["secret"] = unseal(key, row["secret"])
+            except SecretUnreadable as exc:
+                row["secret"], row["secret_error"] = None, str(exc)
     return rows
 
 

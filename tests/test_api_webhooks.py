@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from api.delivery import deliver_due, sign, start_worker, stop_worker, verify
+from api.delivery import deliver_due, start_worker, stop_worker
+from api.signing import sign, verify
 from app import create_app
 from storage import get_db, migrate
 from storage.cases import set_state

@@ -182,7 +182,8 @@ def prepare(world, call, token_id=None):
         if "{user}" in call.path or "{user}" in str(call.data):
             user_id = create_user(db, f"target-{db['users'].count}@example.com", PASSWORD, "submitter")["id"]
         if "{hook}" in call.path:
-            hook_id = hooks.create_webhook(db, "http://127.0.0.1:9/h", None, token_id)["id"]
+            hook_id = hooks.create_webhook(db, "http://127.0.0.1:9/h", None, token_id,
+                                           key=world["app"].config["WEBHOOK_SECRETS_KEY"])["id"]
     values = {"case": case_id, "version": version, "user": user_id, "hook": hook_id}
     data = {k: fill(v, values) for k, v in call.data.items()}
     if "pack" in data:

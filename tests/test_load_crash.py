@@ -9,6 +9,7 @@ import threading
 import time
 
 import pytest
+from cryptography.fernet import Fernet
 
 from bench import loadgen
 from storage import migrate, open_db
@@ -46,9 +47,10 @@ def test_recording_a_delivery_attempt_waits_for_a_concurrent_writer(tmp_path):
     # at once ("database is locked") instead of waiting out busy_timeout as an immediate one does.
     path = tmp_path / "t.db"
     db = _file_db(path)
-    outbox.create_webhook(db, "http://127.0.0.1:9/hook")
+    key = Fernet.generate_key()
+    outbox.create_webhook(db, "http://127.0.0.1:9/hook", key=key)
     _case(db)
-    delivery = outbox.claim_due(db)[0]
+    delivery = outbox.claim_due(db, key=key)[0]
     held = threading.Event()
     writer = threading.Thread(target=_hold_write_lock, args=(path, 0.5, held))
     writer.start()

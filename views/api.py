@@ -264,11 +264,12 @@ def create_webhook():
             raise hooks.WebhookError("Use an https:// URL: deliveries carry case data, personal data included "
                                      "(http:// only with INTAKE_WEBHOOK_ALLOW_HTTP=true).")
         hook = hooks.create_webhook(get_db(), str(body.url), body.secret, g.api_token["id"],
-                                    current_app.config["WEBHOOK_MAX_PER_TOKEN"])
+                                    current_app.config["WEBHOOK_MAX_PER_TOKEN"],
+                                    key=current_app.config["WEBHOOK_SECRETS_KEY"])
     except hooks.TooManyWebhooks as exc:
         raise ApiError(409, detail=str(exc)) from None
     except hooks.WebhookError as exc:
-        raise ApiError(422, detail=str(exc), errors=[field_error("url", str(exc))]) from None
+        raise ApiError(422, detail=str(exc), errors=[field_error(exc.field, str(exc))]) from None
     return hook, 201, {"Location": f"{bp.url_prefix}/webhooks/{hook['id']}/deliveries"}
 
 
