@@ -35,8 +35,7 @@ def recipients(db, event, case):
     decision or a request for changes to the submitter; a comment to the other side from its author.
     """
     kind, data = event["kind"], event["data"]
-    submitter = (outbox.active_user(db, user_id=case["submitter_id"]) if case["submitter_id"]
-                 else outbox.active_user(db, email=case["submitter_email"]))
+    submitter = _submitter(db, case)
     holder = outbox.active_user(db, email=case["assignee_email"]) if case["assignee_email"] else None
     review_side = [holder] if holder else outbox.reviewers(db)
     if submitter:
@@ -60,6 +59,13 @@ def recipients(db, event, case):
     return chosen
 
 
+def _submitter(db, case):
+    """The submitter's active account: the one the case names, else the one with the submitter's e-mail."""
+    if case["submitter_id"]:
+        return outbox.active_user(db, user_id=case["submitter_id"])
+    return outbox.active_user(db, email=case["submitter_email"])
+
+
 def from_submitter(data, case, submitter):
     """True when a comment was written by the case's submitter (by account, or by the e-mail an API client
     named as the submitter)."""
@@ -76,11 +82,9 @@ def fan_out(db, config, limit=200):
         for event in outbox.pending_events(db, limit):
             case = _case(db, event["case_id"])
             if case is not None:
-                submitter = (outbox.active_user(db, user_id=case["submitter_id"]) if case["submitter_id"]
-                             else None)
                 subject, body = messages.compose(
                     event["kind"], case, config, to_state=event["data"].get("to_state"),
-                    from_submitter=from_submitter(event["data"], case, submitter))
+                    from_submitter=from_submitter(event["data"], case, _submitter(db, case)))
                 for person in recipients(db, event, case):
                     key = f"event:{event['id']}:{person['email']}"
                     outbox.enqueue(db, key, event["kind"], case["id"], person["email"], subject, body,
