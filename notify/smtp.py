@@ -55,7 +55,8 @@ def connect(config):
         if security == "starttls":
             conn.starttls(context=ssl.create_default_context())
     if config.get("SMTP_USERNAME"):
-        conn.login(config["SMTP_USERNAME"], config.get("SMTP_PASSWORD") or "")
+        # Environment values are read as JSON where they parse: a numeric password arrives as a number.
+        conn.login(str(config["SMTP_USERNAME"]), str(config.get("SMTP_PASSWORD") or ""))
     return conn
 
 

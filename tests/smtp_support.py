@@ -9,6 +9,7 @@ import threading
 import time
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 from tests.live_server import free_port
 
@@ -38,13 +39,24 @@ class Recorder:
 class SmtpServer:
     """aiosmtpd's ``Controller`` on 127.0.0.1, on a port chosen once so a restart comes back on it."""
 
-    def __init__(self):
+    def __init__(self, login=None):
         self.port = free_port()
         self.handler = Recorder()
         self.controller = None
+        self.login = login  # (user, password) the server demands before MAIL FROM
+        self.logins = []
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        given = (auth_data.login.decode(), auth_data.password.decode())
+        self.logins.append(given)
+        return AuthResult(success=given == self.login)
 
     def start(self):
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        extra = {}
+        if self.login:
+            # Plain-text AUTH on loopback: the tests check the sign-in, not TLS.
+            extra = {"authenticator": self._authenticate, "auth_required": True, "auth_require_tls": False}
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **extra)
         self.controller.start()
         return self
 

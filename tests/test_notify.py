@@ -4,6 +4,7 @@ when none is configured."""
 
 import datetime
 import re
+import smtplib
 import sqlite3
 import time
 import urllib.parse
@@ -12,6 +13,7 @@ import pytest
 
 from app import create_app
 from notify import outbox as sender
+from notify.smtp import failure as smtp_failure
 from notify.worker import NotifyWorker, worker_enabled
 from storage import drafts, get_db
 from storage import notifications as outbox
@@ -413,3 +415,30 @@ def test_queue_and_dashboard_show_the_wait_against_the_sla(app, client, auth):
         assert "(SLA 5 days)</td>" in row and "over SLA" not in row, path
     app.config["REVIEW_SLA_DAYS"] = 7
     assert "over SLA" not in client.get("/review/").data.decode()
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_the_sender_signs_in_to_an_smtp_server_that_requires_it(app, client, auth, users):
+    server = SmtpServer(login=("intake", "123456")).start()
+    try:
+        app.config.update(server.settings(), SMTP_USERNAME="intake", SMTP_PASSWORD=123456)  # as JSON from the env
+        submitted_case(client, auth)
+        assert run(app)["sent"] == 2
+        assert server.recipients() == [ADMIN, REVIEWER] and server.logins == [("intake", "123456")]
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(("exc", "expected"), [
+    (smtplib.SMTPRecipientsRefused({"a@x.org": (550, b"no")}), ("Recipient refused (SMTP 550).", True, False)),
+    (smtplib.SMTPRecipientsRefused({"a@x.org": (450, b"later")}), ("Recipient refused (SMTP 450).", False, False)),
+    (smtplib.SMTPDataError(554, b"spam"), ("Message refused (SMTP 554).", True, False)),
+    (smtplib.SMTPDataError(451, b"later"), ("Message refused (SMTP 451).", False, False)),
+    (smtplib.SMTPAuthenticationError(535, b"no"),
+     ("SMTP sign-in refused (535): check INTAKE_SMTP_USERNAME and _PASSWORD.", False, True)),
+    (smtplib.SMTPServerDisconnected("gone"),
+     ("Connection failed: the SMTP server could not be reached or closed the connection.", False, True)),
+    (TimeoutError(), ("Timed out talking to the SMTP server.", False, True)),
+])
+def test_only_a_5xx_refusal_of_the_message_or_recipient_is_final(exc, expected):
+    assert smtp_failure(exc) == expected
