@@ -9,6 +9,7 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.routing import IntegerConverter
 
+import notify
 import rules
 import storage
 from config import ROOT, Config
@@ -53,7 +54,7 @@ def create_app(test_config=None):
     rules.init_app(app)
 
     from classifier.service import init_app as init_classifier
-    from views import admin, api, auth, errors, explore, home, intake, review, security, sso
+    from views import admin, api, auth, errors, explore, home, intake, review, security, settings, sso
 
     init_classifier(app)
     login_manager.user_loader(auth.load_user)
@@ -64,9 +65,11 @@ def create_app(test_config=None):
     app.register_blueprint(intake.bp)
     app.register_blueprint(review.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(settings.bp)
     api.init_app(app, csrf)
     errors.init_app(app)
     security.init_app(app)
+    notify.init_app(app)
 
     from api.cli import tokens_cli, webhooks_cli
     from classifier.cli import classifier_cli

@@ -113,3 +113,30 @@ class Config:
     OIDC_ROLE_MAP = ""
     # Password sign-in; when off, only admins (the break-glass accounts) may still sign in with a password.
     PASSWORD_LOGIN = True
+    # Public address of this service, e.g. https://intake.example.com; e-mails link to cases under it.
+    PUBLIC_URL = "http://127.0.0.1:5000"
+    # Days a case may wait for a reviewer before the queue flags it and the daily digest lists it.
+    REVIEW_SLA_DAYS = 5
+    # SMTP server for e-mail notifications; empty sends no e-mail (and queues none).
+    SMTP_HOST = ""
+    SMTP_PORT = 587
+    # "starttls" (upgrade a plain connection), "ssl" (TLS from the start, usually port 465) or "none".
+    SMTP_SECURITY = "starttls"
+    # Sign in to the SMTP server when a user name is set.
+    SMTP_USERNAME = ""
+    SMTP_PASSWORD = ""
+    # The From address of every notification.
+    SMTP_FROM = "usecase-intake@localhost"
+    # How long one SMTP conversation may take, in seconds.
+    SMTP_TIMEOUT_SECONDS = 10.0
+    # Run the e-mail sending thread in serving processes; None means on when SMTP_HOST is set, unless TESTING.
+    NOTIFY_WORKER = None
+    # How often the sending thread looks for new events and due e-mails, in seconds.
+    NOTIFY_POLL_SECONDS = 2.0
+    # Wait after the first failed attempt at an e-mail; doubled after each further failure, up to the maximum.
+    NOTIFY_BACKOFF_SECONDS = 30.0
+    NOTIFY_BACKOFF_MAX_SECONDS = 3600.0
+    # An e-mail still failing this many hours after its event is marked failed.
+    NOTIFY_GIVE_UP_HOURS = 48.0
+    # UTC hour from which the sending thread queues the day's digest of cases over the SLA.
+    NOTIFY_DIGEST_HOUR = 8

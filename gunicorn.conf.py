@@ -38,9 +38,11 @@ if _problem and os.environ.get("INTAKE_ALLOW_INSECURE_BIND", "").lower() not in 
 
 
 def post_worker_init(worker):
-    """Start the webhook delivery thread, so a restart resumes the outbox; cap torch's threads if it was loaded."""
+    """Start the webhook and e-mail threads, so a restart resumes both outboxes; cap torch's threads if loaded."""
     from api.delivery import start_worker
+    from notify.worker import start_worker as start_notify_worker
 
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(int(os.environ["INTAKE_INFERENCE_THREADS"]))
     start_worker(worker.wsgi)
+    start_notify_worker(worker.wsgi)

@@ -12,7 +12,7 @@ import json
 import logging
 import sqlite3
 
-from . import audit, webhooks
+from . import audit, notifications, webhooks
 from .clock import now_iso
 from .masking import mask
 from .users import get_user_by_email
@@ -139,6 +139,7 @@ def _record_change(db, case_id, from_state, to_state, actor, note, at):
                                "actor": actor, "note": note, "at": at})
     webhooks.record_event(db, case_id, EVENT, {"from_state": from_state, "to_state": to_state, "actor": actor,
                                           "note": note, "at": at, "case": get_case(db, case_id)})
+    notifications.record_state_change(db, case_id, to_state, actor)
 
 
 def find_idempotent(db, token_id, key, request_hash):
@@ -259,6 +260,8 @@ def add_comment(db, case_id, body, author, token_id=None, user_id=None, actor=No
         table.insert({"case_id": case_id, "author": author, "body": body, "token_id": token_id,
                       "user_id": user_id, "created_at": now})
         comment_id = table.last_pk
+        notifications.record_event(db, case_id, "comment", {"author": author, "user_id": user_id,
+                                                            "token_id": token_id, "comment_id": comment_id})
         db.execute("update cases set updated_at = ? where id = ?", [now, case_id])
         audit.record(db, actor or author, "comment", case_id, None,
                      {"comment_id": comment_id, "body": body, "author": author, "token_id": token_id})

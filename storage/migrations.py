@@ -233,3 +233,35 @@ def m013_rate_counters(db):
     db["rate_counters"].create({"key": str, "window_start": float, "count": int}, pk="key",
                                not_null={"window_start", "count"})
     db["rate_counters"].create_index(["window_start"])
+
+
+@migrations()
+def m014_notification_outbox(db):
+    # E-mail notifications. One event row per state change or comment, written in the transaction that makes
+    # it; the sender fans it out to one e-mail row per recipient, whose key makes the fan-out exactly once.
+    db["notification_events"].create(
+        {"id": int, "case_id": int, "kind": str, "data": str, "created_ts": float, "fanned_out": int},
+        pk="id",
+        not_null={"kind", "created_ts"},
+        defaults={"fanned_out": 0},
+        foreign_keys=[("case_id", "cases", "id")],
+    )
+    db["notification_events"].create_index(["fanned_out", "id"])
+    db["notifications"].create(
+        {"id": int, "key": str, "kind": str, "case_id": int, "recipient": str, "subject": str, "body": str,
+         "message_id": str, "status": str, "attempts": int, "created_ts": float, "next_attempt_ts": float,
+         "locked_until": float, "sent_ts": float, "last_error": str},
+        pk="id",
+        not_null={"key", "kind", "recipient", "subject", "body", "message_id", "status"},
+        defaults={"status": "pending", "attempts": 0},
+        foreign_keys=[("case_id", "cases", "id")],
+    )
+    db["notifications"].create_index(["key"], unique=True)
+    db["notifications"].create_index(["status", "next_attempt_ts"])
+    # The e-mails each user turned off; a user without a row gets every kind.
+    db["notification_settings"].create(
+        {"user_id": int, "submitted": int, "comment": int, "digest": int, "updated_at": str},
+        pk="user_id",
+        defaults={"submitted": 1, "comment": 1, "digest": 1},
+        foreign_keys=[("user_id", "users", "id")],
+    )

@@ -44,8 +44,8 @@ def queue(db, state=None, domain=None, verdict=None, vendor=None, older_than=Non
                      "where json_extract(value, '$.verdict') = ? and (? is null or key = ?))")
         args += [verdict, vendor, vendor]
     # Only fixed SQL and "?" placeholders are formatted in; every value is bound.
-    sql = ("select id, title, state, submitter_email, assignee_email, submitted_at, created_at, assessment, facts, "
-           "decision "
+    sql = ("select id, title, external_ref, state, submitter_email, assignee_email, submitted_at, created_at, "
+           "assessment, facts, decision "
            f"from cases where {' and '.join(where)} order by coalesce(submitted_at, created_at), id")  # nosec B608
     now = now or datetime.datetime.now(datetime.UTC)
     items = []

@@ -106,6 +106,9 @@ PAGES = {
     # A pack the loader refuses: the admin reaches the upload, which answers 400 and writes nothing.
     ("/admin/policies/upload", "POST"): (ADMINS, Call("/admin/policies/upload", {"pack": "bad"}, 400)),
     ("/admin/policies/<pack_id>", "GET"): (ADMINS, Call("/admin/policies/anthropic-2024-06-06")),
+    ("/settings/notifications", "GET"): (EVERYONE, Call("/settings/notifications")),
+    ("/settings/notifications", "POST"): (EVERYONE, Call("/settings/notifications", {"comment": "y"}, 302,
+                                                         "/settings/notifications")),
 }
 
 # API routes: the scope a token needs (None: any valid token; "public": no token at all; a tuple: all of these)

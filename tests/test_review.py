@@ -47,7 +47,7 @@ def test_queue_lists_waiting_cases_oldest_first_with_waiting_time(app, client, a
     auth.login("reviewer@example.com")
     page = client.get("/review/").data.decode()
     assert page.index(f"/review/cases/{submitted}") < page.index(f"/review/cases/{second}")
-    assert " min</td>" in page and "submitter@example.com" in page
+    assert " min (SLA 5 days)</td>" in page and "submitter@example.com" in page
 
 
 @pytest.mark.parametrize(("query", "shown"), [

@@ -211,8 +211,10 @@ def filter_problems(form):
 def dashboard():
     """Counts, time to decision and reviewer disagreement over every submitted case, with the filters."""
     form, cases = _filtered(reviews.ALL_STATES)
+    waiting = sorted((c for c in cases if c["state"] in reviews.QUEUE_STATES), key=lambda c: c["waiting"],
+                     reverse=True)
     return render_template("review/dashboard.html", form=form, stats=reviews.stats(cases, get_db()),
-                           query=request.query_string.decode())
+                           waiting=waiting, query=request.query_string.decode())
 
 
 @bp.route("/dashboard.csv")
