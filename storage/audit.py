@@ -14,6 +14,7 @@ import json
 import click
 from flask.cli import with_appcontext
 
+from . import write_transaction
 from .clock import now_iso
 
 GENESIS = "0" * 64
@@ -56,8 +57,6 @@ def head(db):
 
 def record_now(db, actor, action, case_id=None, before=None, after=None):
     """Append one audit row in a write transaction of its own (for actions outside any other transaction)."""
-    from .cases import write_transaction
-
     with write_transaction(db):
         record(db, actor, action, case_id, before, after)
 

@@ -15,6 +15,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from . import migrate, open_db
 from .migrations import migrations
 
 db_cli = AppGroup("db", help="Back up and restore the database.")
@@ -99,8 +100,6 @@ def restore(path, target_path, force=False):
     :param force: replace a database that already holds cases (otherwise only a fresh one is replaced).
     :raises BackupError: the backup fails :func:`check_restorable`, or the target holds cases without ``force``.
     """
-    from . import migrate, open_db
-
     check_restorable(path)
     target = Path(target_path)
     if target.exists() and not force:

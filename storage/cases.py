@@ -7,17 +7,14 @@ webhook's delivery row right after the commit (storage/webhooks.py).
 
 import base64
 import binascii
-import contextlib
 import json
-import logging
 import sqlite3
 
-from . import audit, webhooks
+from . import audit, webhooks, write_transaction
 from .clock import now_iso
 from .masking import mask
 from .users import get_user_by_email
 
-log = logging.getLogger(__name__)
 STATES = ("draft", "submitted", "in_review", "approved", "rejected", "changes_requested")
 TRANSITIONS = {
     "draft": ("submitted",),
@@ -68,30 +65,6 @@ class BadCursor(CaseError):
 
     status = 422
     field = "cursor"
-
-
-@contextlib.contextmanager
-def write_transaction(db):
-    """A transaction that takes the write lock at once, so what it reads stays true until it commits."""
-    if db.conn.in_transaction:
-        with db.atomic():
-            yield db
-        return
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        db.conn.rollback()
-        db.__dict__.pop("_after_commit", None)
-        raise
-    db.execute("COMMIT")
-    # Work that must follow the commit, outside the lock (e.g. fanning a state change out to webhooks).
-    for callback in db.__dict__.pop("_after_commit", []):
-        try:
-            callback(db)
-        except sqlite3.Error:
-            # The change is committed; the delivery worker fans out what is left on its next pass.
-            log.warning("after-commit step %s failed; left to the delivery worker", callback.__name__, exc_info=True)
 
 
 def links(case_id):

@@ -7,8 +7,8 @@ create a second one.
 
 import json
 
-from . import audit
-from .cases import CaseNotFound, TransitionError, get_case, set_state, write_transaction
+from . import audit, write_transaction
+from .cases import CaseNotFound, TransitionError, get_case, set_state
 from .clock import now_iso
 from .masking import mask
 

@@ -10,8 +10,7 @@ import datetime
 import hashlib
 import math
 
-from . import clock
-from .cases import write_transaction
+from . import clock, write_transaction
 
 SCOPES = ("email", "address")
 

@@ -9,7 +9,7 @@ import time
 
 from limits import parse
 
-from .cases import write_transaction
+from . import write_transaction
 
 # Counters whose window ended this long ago are deleted when a new window starts.
 KEEP_SECONDS = 86400

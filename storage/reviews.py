@@ -11,8 +11,8 @@ import statistics
 import rules
 from classifier.labels import DECISIONS, LABEL_FIELDS
 
-from . import audit
-from .cases import CaseError, CaseNotFound, TransitionError, check_version, set_state, write_transaction
+from . import audit, write_transaction
+from .cases import CaseError, CaseNotFound, TransitionError, check_version, set_state
 from .clock import now_iso
 from .masking import mask
 

@@ -4,6 +4,7 @@ import datetime
 import hashlib
 import secrets
 
+from . import audit, write_transaction
 from .clock import now_iso
 
 SCOPES = ("classify", "cases:read", "cases:write", "webhooks")
@@ -56,9 +57,6 @@ def create_token(db, name, scopes, own_cases=False, actor="cli"):
         raise TokenError("A token needs a name.")
     scopes = parse_scopes(scopes)
     token = PREFIX + secrets.token_urlsafe(32)
-    from . import audit
-    from .cases import write_transaction
-
     with write_transaction(db):
         table = db["api_tokens"]
         table.insert({"name": name, "prefix": token[:12], "token_hash": hash_token(token),
@@ -104,8 +102,6 @@ def revoke_token(db, id_or_name, actor="cli"):
     where, args = "name = ?", [str(id_or_name)]
     if str(id_or_name).isdigit():
         where, args = "(id = ? or name = ?)", [int(id_or_name), str(id_or_name)]
-    from .cases import write_transaction
-
     now = now_iso()
     with write_transaction(db):
         # ``where`` is one of the two fixed clauses above; the id or name is bound.
@@ -122,8 +118,6 @@ def revoke_token(db, id_or_name, actor="cli"):
                    f"'pending' and webhook_id in (select id from webhooks where token_id in ({marks}))", ids)
         db.execute(f"update webhooks set active = 0, disabled_at = ? where active = 1 and token_id in ({marks})",  # nosec B608
                    [now, *ids])
-        from . import audit
-
         audit.record(db, actor, "revoke_token", after={"ids": ids})
     return len(ids)
 

@@ -13,7 +13,7 @@ import secrets
 import time
 import uuid
 
-from . import audit
+from . import after_commit, audit, write_transaction
 from .clock import now_iso
 
 STATUSES = ("pending", "delivered", "failed", "cancelled")
@@ -62,8 +62,6 @@ def create_webhook(db, url, secret=None, token_id=None, max_per_token=None):
         raise WebhookError("The webhook URL must start with http:// or https://.")
     if secret is not None and len(secret) < 16:
         raise WebhookError("The secret must have at least 16 characters.")
-    from .cases import write_transaction
-
     with write_transaction(db):
         if token_id is not None and max_per_token is not None:
             count = db.execute("select count(*) from webhooks where token_id = ? and active = 1",
@@ -111,8 +109,6 @@ def disable_webhook(db, webhook_id, token_id=None):
     :raises WebhookNotFound: no such webhook, or another token's.
     """
     hook = get_webhook(db, webhook_id, token_id)
-    from .cases import write_transaction
-
     with write_transaction(db):
         db.execute("update webhooks set active = 0, disabled_at = ? where id = ?", [now_iso(), webhook_id])
         db.execute("update webhook_deliveries set status = 'cancelled', locked_until = null "
@@ -136,13 +132,6 @@ def record_event(db, case_id, event, data, now=None):
     return table.last_pk
 
 
-def after_commit(db, callback):
-    """Run ``callback(db)`` once the outermost write transaction on ``db`` has committed."""
-    pending = db.__dict__.setdefault("_after_commit", [])
-    if callback not in pending:
-        pending.append(callback)
-
-
 # A webhook receives a case only if it belongs to no token (registered by the operator), or its token is
 # live, may read cases, and may read this one (a token limited to its own cases gets only those).
 ELIGIBLE = """
@@ -159,8 +148,6 @@ def fan_out(db, limit=200):
 
     Run after each state change's commit, and by the delivery worker for events a crash left behind.
     """
-    from .cases import write_transaction
-
     done = 0
     with write_transaction(db):
         events = list(db.query("select id, case_id, event, created_ts from webhook_events where fanned_out = 0 "
@@ -192,8 +179,6 @@ def claim_due(db, now=None, limit=20, lease_seconds=60):
     at once; a sender that dies leaves it to be retried when the lease runs out.
     """
     now = time.time() if now is None else now
-    from .cases import write_transaction
-
     with write_transaction(db):
         rows = list(db.query(
             """
@@ -238,8 +223,6 @@ def record_attempt(db, delivery, status_code=None, error=None, duration_ms=None,
         status, next_ts = "failed", None
     else:
         status, next_ts = "pending", now + backoff_seconds(attempts, base, cap)
-    from .cases import write_transaction
-
     # Immediate, not db.atomic(): the insert reads the schema first, and a deferred transaction that has
     # read is refused the write lock at once ("database is locked") while a request is writing.
     with write_transaction(db):

@@ -11,9 +11,9 @@ import time
 import pytest
 
 from bench import loadgen
-from storage import migrate, open_db
+from storage import migrate, open_db, write_transaction
 from storage import webhooks as outbox
-from storage.cases import create_case, write_transaction
+from storage.cases import create_case
 from tests.live_server import LiveServer, prepare_database
 
 LOAD_SECONDS = 10

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from api.delivery import deliver_due, post
-from storage import get_db
-from storage.cases import set_state, write_transaction
+from storage import get_db, write_transaction
+from storage.cases import set_state
 from tests.api_support import PROBLEM, Receiver, bearer, make_token, new_case
 
 HOOKS = "/api/v1/webhooks"

@@ -13,8 +13,7 @@ from flask_login import current_user
 import rules
 from forms.admin import ConfirmForm, CreateUserForm, PasswordForm, RoleForm, UploadPackForm
 from rules.packs import signature
-from storage import audit, get_db, users
-from storage.cases import write_transaction
+from storage import audit, get_db, users, write_transaction
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
