@@ -22,7 +22,6 @@ TRANSITIONS = {
     "in_review": ("approved", "rejected", "changes_requested"),
     "changes_requested": ("submitted",),
 }
-API_PREFIX = "/api/v1"
 EVENT = "case.state_changed"
 _JSON_COLUMNS = ("classification", "answers", "facts", "assessment")
 # Columns a state change may set that the audit row repeats (the rest is in the case itself).
@@ -67,10 +66,16 @@ class BadCursor(CaseError):
     field = "cursor"
 
 
-def links(case_id):
-    """Where the API serves a case and its comments."""
-    base = f"{API_PREFIX}/cases/{case_id}"
-    return {"self": base, "comments": f"{base}/comments"}
+# What a webhook event adds to the case it carries, set by the API (see :func:`describe_cases_with`): storage
+# keeps data, the API owns its URLs.
+_event_extras = None
+
+
+def describe_cases_with(extras):
+    """Have each webhook event's case carry ``extras(case_id)`` too (the API's links), so receivers get the
+    case as the API serves it."""
+    global _event_extras
+    _event_extras = extras
 
 
 def _loads(text):
@@ -91,7 +96,6 @@ def _public(row, comments=None, history=None):
         case["comments"] = comments
     if history is not None:
         case["history"] = history
-    case["links"] = links(row["id"])
     return case
 
 
@@ -111,7 +115,12 @@ def _record_change(db, case_id, from_state, to_state, actor, note, at):
     db["case_history"].insert({"case_id": case_id, "from_state": from_state, "to_state": to_state,
                                "actor": actor, "note": note, "at": at})
     webhooks.record_event(db, case_id, EVENT, {"from_state": from_state, "to_state": to_state, "actor": actor,
-                                          "note": note, "at": at, "case": get_case(db, case_id)})
+                                          "note": note, "at": at, "case": _event_case(db, case_id)})
+
+
+def _event_case(db, case_id):
+    case = get_case(db, case_id)
+    return {**case, **_event_extras(case_id)} if _event_extras else case
 
 
 def find_idempotent(db, token_id, key, request_hash):
@@ -299,5 +308,5 @@ def list_cases(db, state=None, external_ref=None, updated_since=None, cursor=Non
     for row in rows:
         case = _public(row)
         summaries.append({k: case[k] for k in ("id", "external_ref", "title", "state", "risk_tier",
-                                               "created_at", "updated_at", "links")})
+                                               "created_at", "updated_at")})
     return summaries, encode_cursor(rows[-1]) if more else None

@@ -38,8 +38,7 @@ def _iso(ts):
 
 
 def _public(row, with_secret=False):
-    hook = {"id": row["id"], "url": row["url"], "active": bool(row["active"]), "created_at": row["created_at"],
-            "links": {"deliveries": f"/api/v1/webhooks/{row['id']}/deliveries"}}
+    hook = {"id": row["id"], "url": row["url"], "active": bool(row["active"]), "created_at": row["created_at"]}
     if with_secret:
         hook["secret"] = row["secret"]
     return hook

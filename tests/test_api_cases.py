@@ -4,7 +4,7 @@ import pytest
 from sqlite_utils import Database
 
 from storage import cases, get_db, migrate
-from storage.cases import CaseNotFound, TransitionError, create_case, set_state
+from storage.cases import CaseNotFound, TransitionError, create_case, get_case, list_cases, set_state
 from tests.api_support import PROBLEM, bearer, make_token, new_case
 
 URL = "/api/v1/cases"
@@ -86,6 +86,8 @@ def test_list_filters_and_pages_with_a_cursor(client, app, token):
         query = {"limit": 2, **({"cursor": cursor} if cursor else {})}
         page = client.get(URL, query_string=query, headers=bearer(token)).get_json()
         seen += [item["id"] for item in page["items"]]
+        assert all(item["links"] == {"self": f"{URL}/{item['id']}", "comments": f"{URL}/{item['id']}/comments"}
+                   for item in page["items"])
         cursor = page["next_cursor"]
         if cursor is None:
             break
@@ -111,7 +113,7 @@ def test_list_422_on_bad_parameters(client, token, query):
 def test_comments(client, token):
     case = client.post(URL, json=new_case(), headers=bearer(token)).get_json()
     response = client.post(f"{URL}/{case['id']}/comments", json={"body": "Legal signed off."}, headers=bearer(token))
-    assert response.status_code == 201
+    assert response.status_code == 201 and response.headers["Location"] == f"{URL}/{case['id']}"
     comment = response.get_json()
     assert comment["author"] == "token:jira" and comment["case_id"] == case["id"]
     named = client.post(f"{URL}/{case['id']}/comments", json={"body": "ok", "author": "Ann"}, headers=bearer(token))
@@ -119,6 +121,8 @@ def test_comments(client, token):
     assert named.get_json()["author"] == "token:jira (for Ann)"
     fetched = client.get(f"{URL}/{case['id']}", headers=bearer(token)).get_json()
     assert [c["body"] for c in fetched["comments"]] == ["Legal signed off.", "ok"]
+    assert fetched["links"] == case["links"] == {"self": f"{URL}/{case['id']}",
+                                                 "comments": f"{URL}/{case['id']}/comments"}
     assert client.post(f"{URL}/999/comments", json={"body": "x"}, headers=bearer(token)).status_code == 404
     assert client.post(f"{URL}/{case['id']}/comments", json={"body": ""}, headers=bearer(token)).status_code == 422
 
@@ -157,6 +161,12 @@ def _case(db, **extra):
     case, _ = create_case(db, title="t", description="d", external_ref="R-1", submitter_email=None,
                           classification={}, answers={}, facts={}, assessment={"tier": "low"}, actor="test", **extra)
     return case
+
+
+def test_the_store_returns_data_not_api_urls(db):
+    case = _case(db)
+    assert "links" not in case and "links" not in get_case(db, case["id"])
+    assert all("links" not in item for item in list_cases(db)[0])
 
 
 @pytest.mark.parametrize("path", [

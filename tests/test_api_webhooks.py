@@ -40,8 +40,10 @@ def test_register_list_and_stop_a_webhook(client, app, token):
     assert created.status_code == 201
     hook = created.get_json()
     assert len(hook["secret"]) >= 32 and created.headers["Location"] == hook["links"]["deliveries"]
+    assert hook["links"] == {"deliveries": f"{HOOKS}/{hook['id']}/deliveries"}
     listed = client.get(HOOKS, headers=bearer(token)).get_json()["items"]
     assert [h["id"] for h in listed] == [hook["id"]] and "secret" not in listed[0]
+    assert listed[0]["links"] == hook["links"]
     other = make_token(app, "webhooks", name="other")
     assert client.get(HOOKS, headers=bearer(other)).get_json()["items"] == []
     assert client.get(f"{HOOKS}/{hook['id']}/deliveries", headers=bearer(other)).status_code == 404
@@ -75,6 +77,9 @@ def test_deliveries_are_signed_with_the_secret_and_carry_a_delivery_id(client, a
     assert payload["event"] == headers["X-Intake-Event"] == "case.state_changed"
     assert (payload["from_state"], payload["to_state"]) == ("draft", "submitted")
     assert payload["case"]["id"] == case["id"] and payload["case"]["assessment"]
+    # The case as GET /cases/{id} shows it, links included (storage knows no URLs: the API supplies them).
+    assert payload["case"]["links"] == case["links"] == {"self": f"/api/v1/cases/{case['id']}",
+                                                         "comments": f"/api/v1/cases/{case['id']}/comments"}
     log = client.get(f"{HOOKS}/{hook['id']}/deliveries", headers=bearer(token)).get_json()["items"]
     assert log[0]["status"] == "delivered" and log[0]["attempt_log"][0]["status_code"] == 200
 

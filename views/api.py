@@ -62,6 +62,20 @@ def check_request():
             raise ApiError(400, detail="The body is not valid JSON: it is nested too deeply.") from None
 
 
+def case_links(case_id):
+    """Where the API serves a case and its comments."""
+    base = f"{bp.url_prefix}/cases/{case_id}"
+    return {"self": base, "comments": f"{base}/comments"}
+
+
+def _linked_case(case):
+    return {**case, "links": case_links(case["id"])}
+
+
+def _linked_hook(hook):
+    return {**hook, "links": {"deliveries": f"{bp.url_prefix}/webhooks/{hook['id']}/deliveries"}}
+
+
 def _answers(model):
     return model.model_dump(mode="json", exclude_none=True) if model is not None else {}
 
@@ -77,7 +91,7 @@ def get_case_or_404(case_id):
     if case is None or case["state"] == "draft" or (
             token.get("own_cases") and cases.token_of(get_db(), case_id) != token["id"]):
         raise ApiError(404, detail=f"No case {case_id}.")
-    return case
+    return _linked_case(case)
 
 
 def _case_error(exc):
@@ -132,7 +146,7 @@ def create_case():
             idempotency = (key, digest)
             existing = cases.find_idempotent(db, token["id"], key, digest)
             if existing is not None:
-                return existing, 200
+                return _linked_case(existing), 200
         _check_budget(token)
         answers = _answers(body.answers)
         # Classified masked: the explanation quotes sentences of the text, and it is stored and sent on.
@@ -145,6 +159,7 @@ def create_case():
             token_id=token["id"], idempotency=idempotency, embedding=case_embedding(description))
     except cases.CaseError as exc:
         raise _case_error(exc) from None
+    case = _linked_case(case)
     if not created:
         return case, 200
     tokens.count_use(db, token["id"], "cases")
@@ -177,7 +192,7 @@ def list_cases():
                                               token_id=own, drafts=False)
     except cases.CaseError as exc:
         raise _case_error(exc) from None
-    return {"items": items, "next_cursor": next_cursor}
+    return {"items": [_linked_case(item) for item in items], "next_cursor": next_cursor}
 
 
 @bp.post("/cases/<int:case_id>/comments")
@@ -197,7 +212,7 @@ def add_comment(case_id):
         comment = cases.add_comment(get_db(), case_id, body.body, author, token_id=token["id"], actor=actor)
     except cases.CaseError as exc:
         raise _case_error(exc) from None
-    return comment, 201, {"Location": cases.links(case_id)["self"]}
+    return comment, 201, {"Location": case_links(case_id)["self"]}
 
 
 @bp.get("/policies")
@@ -269,7 +284,8 @@ def create_webhook():
         raise ApiError(409, detail=str(exc)) from None
     except hooks.WebhookError as exc:
         raise ApiError(422, detail=str(exc), errors=[field_error("url", str(exc))]) from None
-    return hook, 201, {"Location": f"{bp.url_prefix}/webhooks/{hook['id']}/deliveries"}
+    hook = _linked_hook(hook)
+    return hook, 201, {"Location": hook["links"]["deliveries"]}
 
 
 @bp.get("/webhooks")
@@ -277,7 +293,7 @@ def create_webhook():
 @scope("webhooks")
 def list_webhooks():
     """The webhooks this token registered."""
-    return {"items": hooks.list_webhooks(get_db(), g.api_token["id"])}
+    return {"items": [_linked_hook(hook) for hook in hooks.list_webhooks(get_db(), g.api_token["id"])]}
 
 
 @bp.delete("/webhooks/<int:webhook_id>")
@@ -310,6 +326,7 @@ def deliveries(webhook_id):
 def init_app(app, csrf):
     """Register the blueprint without CSRF (tokens, not cookies), its rate limits and the delivery worker."""
     csrf.exempt(bp)
+    cases.describe_cases_with(lambda case_id: {"links": case_links(case_id)})
     init_limiter(app, bp)
     app.register_blueprint(bp)
 
