@@ -1,6 +1,7 @@
 """The SQLite database: one connection per request, schema through migrations."""
 
 import contextlib
+import json
 import logging
 import os
 import sqlite3
@@ -12,7 +13,7 @@ from flask.cli import with_appcontext
 
 from .migrations import migrations
 
-__all__ = ["after_commit", "get_db", "init_app", "migrate", "open_db", "write_transaction"]
+__all__ = ["after_commit", "get_db", "init_app", "json_column", "migrate", "open_db", "write_transaction"]
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,14 @@ def after_commit(db, callback):
     pending = db.__dict__.setdefault("_after_commit", [])
     if callback not in pending:
         pending.append(callback)
+
+
+def json_column(text, default=None):
+    """The value a JSON column holds: ``default`` when it is empty or not valid JSON."""
+    try:
+        return json.loads(text) if text else default
+    except ValueError:
+        return default
 
 
 def get_db():

@@ -10,7 +10,7 @@ import binascii
 import json
 import sqlite3
 
-from . import audit, webhooks, write_transaction
+from . import audit, json_column, webhooks, write_transaction
 from .clock import now_iso
 from .masking import mask
 from .users import get_user_by_email
@@ -78,18 +78,11 @@ def describe_cases_with(extras):
     _event_extras = extras
 
 
-def _loads(text):
-    try:
-        return json.loads(text) if text else None
-    except ValueError:
-        return None
-
-
 def _public(row, comments=None, history=None):
     case = {k: row.get(k) for k in ("id", "external_ref", "title", "description", "state", "submitter_email",
                                     "source", "created_at", "updated_at")}
     for column in _JSON_COLUMNS:
-        case[column] = _loads(row.get(column))
+        case[column] = json_column(row.get(column))
     assessment = case["assessment"]
     case["risk_tier"] = assessment.get("tier") if isinstance(assessment, dict) else None
     if comments is not None:
@@ -109,6 +102,27 @@ def get_case(db, case_id):
     history = list(db.query("select from_state, to_state, actor, note, at from case_history "
                             "where case_id = ? order by id", [case_id]))
     return _public(rows[0], comments, history)
+
+
+def get_record(db, case_id):
+    """Everything about a case for the web pages: the API view plus wizard, review and audit data, or None."""
+    case = get_case(db, case_id)
+    if case is None:
+        return None
+    row = db["cases"].get(case_id)
+    case.update({
+        "intake": json_column(row.get("intake"), {}), "step": row.get("step"), "version": row.get("version") or 0,
+        "submitter_id": row.get("submitter_id"), "assignee_email": row.get("assignee_email"),
+        "decision": json_column(row.get("decision")), "overrides": json_column(row.get("overrides"), {}),
+        "submitted_at": row.get("submitted_at"), "audit": audit.entries(db, case_id),
+    })
+    return case
+
+
+def list_for_submitter(db, user_id):
+    """A submitter's cases, newest change first."""
+    return list(db.query("select id, title, state, step, created_at, updated_at from cases "
+                         "where submitter_id = ? order by updated_at desc, id desc", [user_id]))
 
 
 def _record_change(db, case_id, from_state, to_state, actor, note, at):
@@ -207,7 +221,7 @@ def set_state(db, case_id, new_state, actor, note=None, version=None, changes=No
         # Column names come from our callers' code, never from input; every value is bound.
         db.execute(f"update cases set state = ?, updated_at = ?, version = coalesce(version, 0) + 1{sets} "
                    "where id = ?", [new_state, now, *extra.values(), case_id])  # nosec B608
-        audited = {k: _loads(v) if k == "decision" else v for k, v in extra.items() if k in AUDITED_COLUMNS}
+        audited = {k: json_column(v) if k == "decision" else v for k, v in extra.items() if k in AUDITED_COLUMNS}
         audit.record(db, actor, "state", case_id, {"state": old}, {"state": new_state, "note": note, **audited})
         _record_change(db, case_id, old, new_state, actor, note, now)
     return get_case(db, case_id)

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from storage import drafts, get_db
+from storage import get_db
+from storage.cases import get_record
 from tests.api_support import PROBLEM, bearer, make_token, new_case
 from tests.intake_support import DATA, FOLLOWUP_ANSWERS, PRODUCT, USERS, case_id_from
 
@@ -52,7 +53,7 @@ def login(client, email):
 
 def record(app, case_id):
     with app.app_context():
-        return drafts.get_record(get_db(), case_id)
+        return get_record(get_db(), case_id)
 
 
 def wizard(client, name, team, description):

@@ -6,6 +6,7 @@ import time
 import pytest
 
 from storage import drafts, get_db
+from storage.cases import get_record
 from tests.api_support import PROBLEM, bearer, make_token, new_case
 from tests.intake_support import fill, start, submit
 
@@ -18,7 +19,7 @@ FAST = 10.0
 
 def record(app, case_id):
     with app.app_context():
-        return drafts.get_record(get_db(), case_id)
+        return get_record(get_db(), case_id)
 
 
 def timed(call):
@@ -133,4 +134,4 @@ def test_drafts_are_masked_before_the_write_lock_is_taken(app, users, monkeypatc
         case_id = drafts.create_draft(db, user, "description", {"description": "mail a@example.com"}, "users")
         drafts.save_step(db, case_id, "description", {"description": "mail b@example.com"}, "users")
         assert seen == [False, False]
-        assert drafts.get_record(db, case_id)["intake"]["description"]["description"] == "mail [email redacted]"
+        assert get_record(db, case_id)["intake"]["description"]["description"] == "mail [email redacted]"

@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from storage import drafts, get_db
+from storage import get_db
+from storage.cases import get_record
 from tests.conftest import PASSWORD
 from tests.intake_support import DATA, DESCRIPTION, PRODUCT, USERS, fill, start, submit
 
@@ -17,7 +18,7 @@ def signed_in(client, auth):
 
 def _case(app, case_id):
     with app.app_context():
-        return drafts.get_record(get_db(), case_id)
+        return get_record(get_db(), case_id)
 
 
 def test_first_step_is_shown_and_nothing_is_stored_before_moving_on(app, signed_in):

@@ -6,13 +6,14 @@ import re
 import pytest
 
 from classifier.labels import LABEL_FIELDS
-from storage import drafts, get_db
+from storage import get_db
+from storage.cases import get_record
 from tests.intake_support import USERS, submit
 
 
 def _case(app, case_id):
     with app.app_context():
-        return drafts.get_record(get_db(), case_id)
+        return get_record(get_db(), case_id)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from classifier.predictor import ModelFileError
 from classifier.service import case_embedding, get_classifier
 from forms import wizard
 from storage import drafts, get_db
-from storage.cases import CaseError
+from storage.cases import CaseError, get_record, list_for_submitter
 
 from .throttle import check_classify, classify_wait
 
@@ -27,7 +27,7 @@ def _user():
 
 def get_own_case_or_404(case_id):
     """The signed-in user's own case; another user's case is a 404, as if it did not exist."""
-    case = drafts.get_record(get_db(), case_id)
+    case = get_record(get_db(), case_id)
     if case is None or case["submitter_id"] != current_user.id:
         abort(404)
     return case
@@ -36,7 +36,7 @@ def get_own_case_or_404(case_id):
 @bp.route("/")
 def cases():
     """My cases: drafts with a link to resume them, and everything submitted."""
-    return render_template("intake/cases.html", cases=drafts.list_for_submitter(get_db(), current_user.id),
+    return render_template("intake/cases.html", cases=list_for_submitter(get_db(), current_user.id),
                            steps=wizard.BY_NAME)
 
 

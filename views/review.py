@@ -19,8 +19,8 @@ from forms.review import (
     RejectForm,
     parse_value,
 )
-from storage import drafts, get_db, reviews
-from storage.cases import CaseError, add_comment
+from storage import get_db, reviews
+from storage.cases import CaseError, add_comment, get_record
 
 from .auth import role_required
 
@@ -32,7 +32,7 @@ def get_case_or_404(case_id):
 
     A draft is its owner's alone, as in the wizard: half-typed answers are not for reviewers yet.
     """
-    case = drafts.get_record(get_db(), case_id)
+    case = get_record(get_db(), case_id)
     own = case is not None and case["submitter_id"] == current_user.id
     if case is None or not (own or (current_user.has_role("reviewer") and case["state"] != "draft")):
         abort(404)
@@ -98,7 +98,7 @@ def _act(case_id, name, form, action, done):
     try:
         action(case, form)
     except CaseError as exc:
-        return _page(drafts.get_record(get_db(), case_id), exc.status, error=str(exc), **{name: form})
+        return _page(get_record(get_db(), case_id), exc.status, error=str(exc), **{name: form})
     flash(done)
     return redirect(url_for("review.case", case_id=case_id))
 
