@@ -11,7 +11,7 @@ import statistics
 import rules
 from classifier.labels import DECISIONS, LABEL_FIELDS
 
-from . import audit, write_transaction
+from . import audit, clock, write_transaction
 from .cases import CaseError, CaseNotFound, TransitionError, check_version, set_state
 from .clock import now_iso
 from .masking import mask
@@ -47,7 +47,7 @@ def queue(db, state=None, domain=None, verdict=None, vendor=None, older_than=Non
     sql = ("select id, title, state, submitter_email, assignee_email, submitted_at, created_at, assessment, facts, "
            "decision "
            f"from cases where {' and '.join(where)} order by coalesce(submitted_at, created_at), id")  # nosec B608
-    now = now or datetime.datetime.now(datetime.UTC)
+    now = now or clock.now()
     items = []
     for row in db.query(sql, args):
         assessment = json.loads(row.pop("assessment") or "{}")

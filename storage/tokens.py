@@ -4,7 +4,7 @@ import datetime
 import hashlib
 import secrets
 
-from . import audit, write_transaction
+from . import audit, clock, write_transaction
 from .clock import now_iso
 
 SCOPES = ("classify", "cases:read", "cases:write", "webhooks")
@@ -77,7 +77,7 @@ def find_token(db, token):
 def touch(db, record):
     """Note that ``record`` was used, at most once a minute."""
     last = record.get("last_used_at")
-    now = datetime.datetime.now(datetime.UTC)
+    now = clock.now()
     if last and (now - datetime.datetime.fromisoformat(last)).total_seconds() < TOUCH_SECONDS:
         return
     db.execute("update api_tokens set last_used_at = ? where id = ?", [now.isoformat(timespec="seconds"),
@@ -124,7 +124,7 @@ def revoke_token(db, id_or_name, actor="cli"):
 
 def count_use(db, token_id, endpoint):
     """Add one to the token's counter for ``endpoint`` today: all that POST /classify stores."""
-    day = datetime.datetime.now(datetime.UTC).date().isoformat()
+    day = clock.now().date().isoformat()
     # A counter is not worth an fsync per request: in WAL mode NORMAL still never corrupts the database,
     # it only may lose the last few increments on power loss. The setting lasts for this connection.
     db.execute("PRAGMA synchronous = NORMAL")
@@ -137,7 +137,7 @@ def count_use(db, token_id, endpoint):
 
 def used_today(db, token_id, endpoints):
     """How many requests the token made today (UTC) to ``endpoints``, as counted by :func:`count_use`."""
-    day = datetime.datetime.now(datetime.UTC).date().isoformat()
+    day = clock.now().date().isoformat()
     marks = ", ".join("?" for _ in endpoints)
     # Only "?" placeholders are formatted in; every value is bound.
     return db.execute(f"select coalesce(sum(count), 0) from api_usage where token_id = ? and day = ? "  # nosec B608

@@ -7,14 +7,12 @@ backoff until the row is older than the give-up age. Rows of one webhook and cas
 waits while an earlier one of the same case is still pending.
 """
 
-import datetime
 import json
 import secrets
-import time
 import uuid
 
 from . import after_commit, audit, write_transaction
-from .clock import now_iso
+from .clock import iso, now_iso, now_ts
 
 STATUSES = ("pending", "delivered", "failed", "cancelled")
 
@@ -29,12 +27,6 @@ class WebhookNotFound(WebhookError):
     """No webhook with this id belongs to the caller."""
 
     status = 404
-
-
-def _iso(ts):
-    if ts is None:
-        return None
-    return datetime.datetime.fromtimestamp(ts, datetime.UTC).isoformat(timespec="seconds")
 
 
 def _public(row, with_secret=False):
@@ -123,7 +115,7 @@ def record_event(db, case_id, event, data, now=None):
     delivery per webhook after the commit, so the state change holds the write lock for one insert.
     :return: the event's id.
     """
-    now = time.time() if now is None else now
+    now = now_ts() if now is None else now
     table = db["webhook_events"]
     table.insert({"case_id": case_id, "event": event, "payload": json.dumps(data, sort_keys=True),
                   "created_ts": now, "fanned_out": 0})
@@ -177,7 +169,7 @@ def claim_due(db, now=None, limit=20, lease_seconds=60):
     A leased row is invisible to other senders until the lease ends, so two workers never send it
     at once; a sender that dies leaves it to be retried when the lease runs out.
     """
-    now = time.time() if now is None else now
+    now = now_ts() if now is None else now
     with write_transaction(db):
         rows = list(db.query(
             """
@@ -213,7 +205,7 @@ def record_attempt(db, delivery, status_code=None, error=None, duration_ms=None,
     ``give_up_seconds`` old: then it is marked failed.
     :return: the delivery's new status.
     """
-    now = time.time() if now is None else now
+    now = now_ts() if now is None else now
     attempts = delivery["attempts"] + 1
     ok = status_code is not None and 200 <= status_code < 300
     if ok:
@@ -225,7 +217,7 @@ def record_attempt(db, delivery, status_code=None, error=None, duration_ms=None,
     # Immediate, not db.atomic(): the insert reads the schema first, and a deferred transaction that has
     # read is refused the write lock at once ("database is locked") while a request is writing.
     with write_transaction(db):
-        db["webhook_attempts"].insert({"delivery_id": delivery["id"], "attempt": attempts, "at": _iso(now),
+        db["webhook_attempts"].insert({"delivery_id": delivery["id"], "attempt": attempts, "at": iso(now),
                                        "status_code": status_code, "error": error, "duration_ms": duration_ms})
         # Only a row still pending changes: a webhook disabled meanwhile keeps its cancellation.
         db.execute(
@@ -254,9 +246,9 @@ def list_deliveries(db, webhook_id, status=None, limit=50):
                 {k: a[k] for k in ("attempt", "at", "status_code", "error", "duration_ms")})
     return [{
         "delivery_id": r["delivery_id"], "case_id": r["case_id"], "event": r["event"], "status": r["status"],
-        "attempts": r["attempts"], "created_at": _iso(r["created_ts"]),
-        "next_attempt_at": _iso(r["next_attempt_ts"]) if r["status"] == "pending" else None,
-        "delivered_at": _iso(r["delivered_ts"]), "last_status_code": r["last_status_code"],
+        "attempts": r["attempts"], "created_at": iso(r["created_ts"]),
+        "next_attempt_at": iso(r["next_attempt_ts"]) if r["status"] == "pending" else None,
+        "delivered_at": iso(r["delivered_ts"]), "last_status_code": r["last_status_code"],
         "last_error": r["last_error"], "attempt_log": attempts.get(r["id"], []),
     } for r in rows]
 

@@ -212,14 +212,12 @@ class Clock:
     def advance(self, seconds):
         self.now += datetime.timedelta(seconds=seconds)
 
-    def iso(self):
-        return self.now.isoformat(timespec="seconds")
-
 
 @pytest.fixture
 def app_clock(monkeypatch):
     fake = Clock()
-    monkeypatch.setattr(clock, "now_iso", fake.iso)
+    # The one clock every storage module reads (storage/clock.py).
+    monkeypatch.setattr(clock, "now", lambda: fake.now)
     return fake
 
 
