@@ -9,6 +9,7 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.routing import IntegerConverter
 
+import cli
 import rules
 import storage
 from config import ROOT, Config
@@ -68,8 +69,6 @@ def create_app(test_config=None):
     from classifier.cli import classifier_cli
     from rules.cli import policies
     from storage import masking
-    from storage.audit import audit_cli
-    from storage.backup import db_cli
     from views.review_cli import review_cli
     from views.users_cli import users_cli
 
@@ -78,8 +77,7 @@ def create_app(test_config=None):
     app.cli.add_command(users_cli)
     app.cli.add_command(tokens_cli)
     app.cli.add_command(webhooks_cli)
-    app.cli.add_command(audit_cli)
-    app.cli.add_command(db_cli)
+    cli.init_app(app)
     app.cli.add_command(review_cli)
     masking.install()
     app.logger.addFilter(masking.MaskingFilter())
