@@ -9,6 +9,7 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.routing import IntegerConverter
 
+import api
 import cli
 import rules
 import storage
@@ -51,7 +52,7 @@ def create_app(test_config=None):
     rules.init_app(app)
 
     from classifier.service import init_app as init_classifier
-    from views import admin, api, auth, errors, explore, home, intake, review, security
+    from views import admin, auth, errors, explore, home, intake, review, security
 
     init_classifier(app)
     login_manager.user_loader(auth.load_user)

@@ -1,4 +1,4 @@
-"""The ticketing JSON API under /api/v1: classify, open cases, follow decisions by webhook."""
+"""The API's routes under /api/v1: classify, open cases, follow decisions by webhook."""
 
 import datetime
 import hashlib
@@ -11,8 +11,8 @@ import rules
 from api import responses as r
 from api import schemas as s
 from api.assess import assess_description, pack_view, packs_in_force
-from api.auth import authenticate, init_limiter, scope
-from api.delivery import is_loopback, start_worker, target_problem
+from api.auth import authenticate, scope
+from api.delivery import is_loopback, target_problem
 from api.errors import ApiError, field_error, handle_api_error, handle_http_error, handle_unexpected
 from api.spec import BEARER, PUBLIC, openapi_document, responses, spec
 from classifier.embedders import ModelMissingError
@@ -321,17 +321,3 @@ def deliveries(webhook_id):
         raise ApiError(404, detail=str(exc)) from None
     q = request.context.query
     return {"items": hooks.list_deliveries(db, webhook_id, q.status, q.limit)}
-
-
-def init_app(app, csrf):
-    """Register the blueprint without CSRF (tokens, not cookies), its rate limits and the delivery worker."""
-    csrf.exempt(bp)
-    cases.describe_cases_with(lambda case_id: {"links": case_links(case_id)})
-    init_limiter(app, bp)
-    app.register_blueprint(bp)
-
-    @app.before_request
-    def _start_delivery_worker():
-        # gunicorn starts the worker before the first request (gunicorn.conf.py); this covers `flask run`.
-        if "webhook_worker" not in app.extensions:
-            start_worker(app)
