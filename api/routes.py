@@ -10,11 +10,12 @@ from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 import rules
 from api import responses as r
 from api import schemas as s
-from api.assess import assess_description, pack_view, packs_in_force
 from api.auth import authenticate, scope
 from api.delivery import is_loopback, target_problem
 from api.errors import ApiError, field_error, handle_api_error, handle_http_error, handle_unexpected
+from api.policies import pack_view, packs_in_force
 from api.spec import BEARER, PUBLIC, openapi_document, responses, spec
+from assessment import AssessmentError, assess
 from classifier.embedders import ModelMissingError
 from classifier.predictor import ModelFileError
 from classifier.service import case_embedding, get_classifier
@@ -94,6 +95,17 @@ def get_case_or_404(case_id):
     return _linked_case(case)
 
 
+def _assess(description, answers, on=None):
+    """:func:`assessment.assess`, its refusals answered as problems."""
+    try:
+        return assess(description, answers, on)
+    except AssessmentError as exc:
+        if exc.field:
+            raise ApiError(exc.status, detail="Some fields are invalid.",
+                           errors=[field_error(exc.field, exc.message)]) from None
+        raise ApiError(exc.status, detail=exc.message) from None
+
+
 def _case_error(exc):
     errors = [field_error(exc.field, str(exc))] if exc.field else None
     return ApiError(exc.status, detail=str(exc), errors=errors)
@@ -107,7 +119,7 @@ def classify():
     """Classify a description and assess it against the policies in force; stores only a counter."""
     body = request.context.json
     _check_budget(g.api_token)
-    result = assess_description(body.description, _answers(body.answers), body.on)
+    result = _assess(body.description, _answers(body.answers), body.on)
     tokens.count_use(get_db(), g.api_token["id"], "classify")
     return result
 
@@ -151,7 +163,7 @@ def create_case():
         answers = _answers(body.answers)
         # Classified masked: the explanation quotes sentences of the text, and it is stored and sent on.
         description = mask(body.description)
-        result = assess_description(description, answers, None)
+        result = _assess(description, answers)
         case, created = cases.create_case(
             db, title=mask(body.title), description=description, external_ref=body.external_ref,
             submitter_email=body.submitter_email, classification=result["classification"], answers=answers,

@@ -8,7 +8,7 @@ import functools
 
 from flask import current_app, has_app_context
 
-from .engine import TIERS, assess, trace
+from .engine import TIERS, assess, assessment_day, trace
 from .facts import (
     FACT_NAMES,
     FACTS,
@@ -37,6 +37,7 @@ __all__ = [
     "PackError",
     "Packs",
     "assess",
+    "assessment_day",
     "build_facts",
     "coerce_facts",
     "current_packs",

@@ -8,7 +8,6 @@ import datetime
 import json
 import statistics
 
-import rules
 from classifier.labels import DECISIONS, LABEL_FIELDS
 
 from . import audit, clock, write_transaction
@@ -135,11 +134,14 @@ def decide(db, case_id, new_state, reviewer_email, version, note=None, condition
                          changes={"decision": json.dumps(decision)})
 
 
-def override_fact(db, case_id, fact, value, reason, reviewer_email, version, *, reviewer_id=None, admin=False,
-                  allow_self_review=False):
+def override_fact(db, case_id, fact, value, reason, reviewer_email, version, *, reassess, reviewer_id=None,
+                  admin=False, allow_self_review=False):
     """Override one fact, re-run the rules and keep the correction as a labelled example.
 
-    :raises rules.FactError: the fact cannot be overridden or the value is not one it may take.
+    :param reassess: ``reassess(classification, answers, overrides) -> (facts, assessment)``, i.e.
+        :func:`assessment.reassess`: storage keeps the new assessment, it does not make it.
+    :raises assessment.AssessmentError: from ``reassess``: the fact cannot be overridden or the value is not
+        one it may take.
     :raises DutiesError: as :func:`assign`.
     """
     reason = mask(reason)
@@ -151,10 +153,8 @@ def override_fact(db, case_id, fact, value, reason, reviewer_email, version, *, 
         overrides[fact] = {"value": value, "reason": reason, "by": reviewer_email}
         classification = json.loads(row["classification"] or "null")
         answers = json.loads(row["answers"] or "{}")
-        facts = rules.build_facts(classification, answers, overrides)
+        facts, assessment = reassess(classification, answers, overrides)
         old_facts = json.loads(row["facts"] or "{}")
-        answers_date = answers.get("effective_date")
-        assessment = rules.assess(facts, on=answers_date or datetime.date.today(), packs=rules.get_packs())
         before = old_facts.get(fact, {}).get("value")
         db.execute("update cases set overrides = ?, facts = ?, assessment = ?, version = version + 1, "
                    "updated_at = ? where id = ?",

@@ -59,12 +59,12 @@ def test_other_languages_emoji_and_control_characters_get_a_result(signed_in, te
 
 
 def test_missing_model_is_reported_not_a_500(app, signed_in, monkeypatch):
-    import views.explore
+    import assessment
 
     def missing():
         raise ModelFileError("No model trained on the current training data.")
 
-    monkeypatch.setattr(views.explore, "get_classifier", missing)
+    monkeypatch.setattr(assessment, "get_classifier", missing)
     response = signed_in.post("/try/", data={"description": "A legal chatbot for customers."})
     assert response.status_code == 503
     assert "not available right now" in response.data.decode()

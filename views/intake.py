@@ -7,8 +7,7 @@ import secrets
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from api.assess import assess_description
-from api.errors import ApiError
+from assessment import AssessmentError, assess
 from classifier.embedders import ModelMissingError
 from classifier.predictor import ModelFileError
 from classifier.service import case_embedding, get_classifier
@@ -84,10 +83,9 @@ def _assess(intake, classification=None, overrides=None):
     """
     description = intake.get("description", {}).get("description") or ""
     try:
-        return assess_description(description, wizard.answers(intake), None, classification, overrides), None, 200
-    except ApiError as exc:
-        details = "; ".join(e.get("message", "") for e in (exc.errors or [])) or exc.detail
-        return None, details, exc.status
+        return assess(description, wizard.answers(intake), None, classification, overrides), None, 200
+    except AssessmentError as exc:
+        return None, exc.message, exc.status
 
 
 @bp.route("/<int:case_id>/<name>", methods=("GET", "POST"))

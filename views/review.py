@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from wtforms import SelectChoice
 
-import rules
+from assessment import AssessmentError, reassess
 from forms.review import (
     ApproveForm,
     AssignForm,
@@ -156,8 +156,8 @@ def override(case_id):
         value = parse_value(form.fact.data, form.value.data)
         try:
             reviews.override_fact(get_db(), case_id, form.fact.data, value, form.reason.data, current_user.email,
-                                  form.version.data, **_duties())
-        except rules.FactError as exc:
+                                  form.version.data, reassess=reassess, **_duties())
+        except AssessmentError as exc:
             raise CaseError(exc.message) from None
 
     return _act(case_id, "override", OverrideForm(), action, "Fact overridden; the verdicts are updated.")
