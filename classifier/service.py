@@ -161,7 +161,7 @@ def train_and_save(config, embedder=None, force=False, progress_factory=None, ec
 
 
 def get_classifier():
-    """The app's classifier, loaded once per process.
+    """The app's classifier, loaded once per process, taking descriptions up to ``MAX_DESCRIPTION_CHARS``.
 
     :raises ModelFileError: when no usable model is saved (the pages turn this into a clear 503).
     """
@@ -173,6 +173,8 @@ def get_classifier():
             if classifier is None:
                 classifier = load_current(app.config)
                 app.extensions["classifier"] = classifier
+    # The app's one limit, so the classifier takes what the forms and the API let through.
+    classifier.max_chars = app.config["MAX_DESCRIPTION_CHARS"]
     return classifier
 
 

@@ -225,3 +225,11 @@ def test_an_ordinary_description_has_no_possible_uses(client, token):
     assert result["classification"]["possible_uses"] == []
     assert all(result["facts"][name]["value"] is False for name in
                ("gambling", "military_use", "operates_critical_infrastructure"))
+
+
+def test_the_description_limit_is_the_app_s_setting(client, app, token):
+    long = LEGAL_CHATBOT * (25_000 // len(LEGAL_CHATBOT) + 1)
+    body = assert_problem(client.post(URL, json={"description": long}, headers=bearer(token)), 422)
+    assert body["errors"][0]["field"] == "description" and "at most 20,000 characters" in body["errors"][0]["message"]
+    app.config["MAX_DESCRIPTION_CHARS"] = 30_000
+    assert client.post(URL, json={"description": long}, headers=bearer(token)).status_code == 200

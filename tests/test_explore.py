@@ -81,3 +81,17 @@ def test_api_paths_get_problem_json(client):
     assert response.status_code == 404
     assert response.content_type == "application/problem+json"
     assert response.get_json()["status"] == 404
+
+
+# A long description, between the default limit (20,000 characters) and a raised one.
+LONG = "A chatbot where customers ask a lawyer about a contract before court. " * 360
+
+
+@pytest.mark.parametrize("path, field", [("/try/", "description"), ("/intake/preview", "description")])
+def test_a_raised_description_limit_is_the_classifier_s_limit_too(app, signed_in, path, field):
+    """INTAKE_MAX_DESCRIPTION_CHARS is the one limit: the forms let 25,000 characters through, and so must the
+    classifier behind them (with its own 20,000 it refused them, and the try page answered 500)."""
+    assert 20_000 < len(LONG) < 30_000
+    app.config["MAX_DESCRIPTION_CHARS"] = 30_000
+    response = signed_in.post(path, data={field: LONG})
+    assert response.status_code == 200, response.data.decode()[-2000:]
