@@ -12,6 +12,7 @@ from config import ROOT, Config
 
 from .dataset import DatasetError, load_examples, same_text
 from .embedders import ModelMissingError
+from .labels import DECISIONS, LABEL_FIELDS, REVIEW
 from .predictor import ModelFileError, labels_of
 from .text import DescriptionError, clean_text
 
@@ -234,7 +235,8 @@ def _echo_overrides(shipped, overrides):
                f"{overrides['added']} new cases); embedding classifier:")
     click.echo(f"  (a) shipped only, CV          {_figures(shipped)}")
     click.echo(f"  (b) shipped + corrections, CV {_figures(overrides['scores'])}")
-    keys = ("domains", "audience", "prohibited", "chatbot", "minors", "all")
+    # The labels shown side by side (all but decisions and qualified review), then all of them together.
+    keys = (*(k for k in LABEL_FIELDS if k not in (DECISIONS, REVIEW)), "all")
     click.echo(f"  On the {n} corrected cases, share whose prediction matches the reviewer:")
     click.echo(" " * 34 + "".join(f"{k:>11}" for k in keys))
     for label, shares in (("(c) trained without corrections", overrides["before"]),

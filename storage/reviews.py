@@ -248,20 +248,17 @@ def _taken_up(cases, overridden):
     return [c for c in cases if c["state"] != "submitted" or c.get("assignee_email") or c["id"] in overridden]
 
 
-LABELS = LABEL_FIELDS
-
-
 def fact_disagreement(cases, db):
     """How often reviewers disagreed with each predicted fact: cases with it overridden / cases taken up.
 
     :param cases: rows from :func:`queue` (already filtered).
-    :return: ``{"reviewed": n, "facts": [{"fact", "overridden", "rate"}, ...]}`` in :data:`LABELS` order; a
+    :return: ``{"reviewed": n, "facts": [{"fact", "overridden", "rate"}, ...]}`` in :data:`LABEL_FIELDS` order; a
         rate is None while no case was taken up.
     """
     pairs = {(row["case_id"], row["fact"]) for row in _overrides(db, cases)}
     reviewed = len(_taken_up(cases, {case_id for case_id, _ in pairs}))
     facts = []
-    for name in LABELS:
+    for name in LABEL_FIELDS:
         count = sum(1 for _, fact in pairs if fact == name)
         facts.append({"fact": name, "overridden": count, "rate": count / reviewed if reviewed else None})
     return {"reviewed": reviewed, "facts": facts}
@@ -274,15 +271,15 @@ def labelled_examples(db):
     the label the classifier should have predicted. Only overrides of a predicted fact count: a case where a
     reviewer changed, say, the vendors holds no correction of the classifier, only its own predictions.
     """
-    marks = ", ".join("?" for _ in LABELS)
+    marks = ", ".join("?" for _ in LABEL_FIELDS)
     # Only fixed SQL and "?" placeholders are formatted in; every value is bound.
     rows = db.query("select id, description, facts from cases where id in "  # nosec B608
-                    f"(select case_id from fact_overrides where fact in ({marks})) order by id", list(LABELS))
+                    f"(select case_id from fact_overrides where fact in ({marks})) order by id", list(LABEL_FIELDS))
     examples = []
     for row in rows:
         facts = json.loads(row["facts"] or "{}")
         example = {"id": f"case-{row['id']}", "text": row["description"], "source": "case"}
-        example.update({name: facts.get(name, {}).get("value") for name in LABELS})
+        example.update({name: facts.get(name, {}).get("value") for name in LABEL_FIELDS})
         # Cases assessed before this fact was predicted hold no value for it; the rules read it as false.
         example[DECISIONS] = bool(example[DECISIONS])
         examples.append(example)

@@ -3,6 +3,7 @@
 from flask import Blueprint, render_template
 
 from assessment import AssessmentError, ClassifierUnavailable, assess
+from classifier.labels import LABEL_FIELDS
 from forms.explore import DescribeForm
 
 from .throttle import check_classify
@@ -25,4 +26,5 @@ def index():
             form.description.errors.append(exc.message)
             return render_template("explore/index.html", form=form), exc.status
         result, facts, assessment = assessed["classification"], assessed["facts"], assessed["assessment"]
-    return render_template("explore/index.html", form=form, result=result, facts=facts, assessment=assessment)
+    return render_template("explore/index.html", form=form, result=result, facts=facts, assessment=assessment,
+                           label_fields=LABEL_FIELDS)

@@ -12,6 +12,7 @@ from classifier.embedders import ModelMissingError
 from classifier.predictor import ModelFileError
 from classifier.service import case_embedding, get_classifier
 from forms import wizard
+from rules.facts import CLASSIFIER_FACTS
 from storage import drafts, get_db
 from storage.cases import CaseError, get_record, list_for_submitter
 
@@ -69,8 +70,7 @@ def preview():
         result = get_classifier().classify(form.description.data)
     except (ModelFileError, ModelMissingError) as exc:
         return jsonify({"error": f"The classifier is not available: {exc}"}), 503
-    shown = ("domains", "audience", "decisions_about_individuals", "prohibited", "chatbot", "minors", "uncertain",
-             "unreadable")
+    shown = (*CLASSIFIER_FACTS, "uncertain", "unreadable")
     return jsonify({k: result[k] for k in shown})
 
 
