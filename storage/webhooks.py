@@ -192,17 +192,18 @@ def claim_due(db, now=None, limit=20, lease_seconds=60):
     return rows
 
 
-def backoff_seconds(attempts, base=10.0, cap=3600.0):
+def backoff_seconds(attempts, base, cap):
     """The wait after the ``attempts``-th failed attempt: base, 2×base, 4×base, ... at most ``cap``."""
     return min(cap, base * 2 ** max(0, attempts - 1))
 
 
-def record_attempt(db, delivery, status_code=None, error=None, duration_ms=None, now=None, base=10.0,
-                   cap=3600.0, give_up_seconds=86400.0):
+def record_attempt(db, delivery, status_code=None, error=None, duration_ms=None, now=None, *, base, cap,
+                   give_up_seconds):
     """Record one attempt at ``delivery`` (a row from :func:`claim_due`); a 2xx status ends it.
 
     On failure the next attempt is scheduled with :func:`backoff_seconds`, unless the delivery is already
     ``give_up_seconds`` old: then it is marked failed.
+    :param base, cap, give_up_seconds: from the ``WEBHOOK_BACKOFF_*`` and ``WEBHOOK_GIVE_UP_HOURS`` settings.
     :return: the delivery's new status.
     """
     now = now_ts() if now is None else now

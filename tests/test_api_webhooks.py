@@ -7,9 +7,9 @@ import pytest
 
 from api.delivery import deliver_due, sign, start_worker, stop_worker, verify
 from app import create_app
-from storage import get_db, migrate
+from config import Config
+from storage import get_db, migrate, webhooks
 from storage.cases import set_state
-from storage.webhooks import backoff_seconds
 from tests.api_support import PROBLEM, Receiver, bearer, make_token, new_case
 
 HOOKS = "/api/v1/webhooks"
@@ -28,6 +28,11 @@ def register(client, token, url, secret="a-shared-secret-of-some-length"):
 
 def open_case(client, token, ref="JIRA-1"):
     return client.post("/api/v1/cases", json=new_case(ref), headers=bearer(token)).get_json()
+
+
+def backoff_seconds(attempts):
+    """The wait after a failed attempt, with the default backoff settings the test app runs with."""
+    return webhooks.backoff_seconds(attempts, Config.WEBHOOK_BACKOFF_SECONDS, Config.WEBHOOK_BACKOFF_MAX_SECONDS)
 
 
 def deliver(app, now=None):
