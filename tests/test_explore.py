@@ -81,6 +81,15 @@ def test_api_paths_get_problem_json(client):
     assert response.status_code == 404
     assert response.content_type == "application/problem+json"
     assert response.get_json()["status"] == 404
+    # The API's renderer: the same body as an API error, instance included.
+    assert response.get_json() == {"type": "about:blank", "title": "Not Found", "status": 404,
+                                   "detail": response.get_json()["detail"], "instance": "/api/v1/nothing"}
+
+
+def test_a_405_under_the_api_keeps_its_allow_header(client):
+    response = client.delete("/api/v1/health")
+    assert response.status_code == 405 and response.content_type == "application/problem+json"
+    assert "GET" in response.headers["Allow"]
 
 
 # A long description, between the default limit (20,000 characters) and a raised one.

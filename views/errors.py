@@ -1,8 +1,10 @@
 """App-wide error pages: JSON under /api/, HTML elsewhere."""
 
-from flask import current_app, jsonify, render_template, request
+from flask import current_app, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from api.errors import handle_http_error as problem_for_http_error
 
 
 def _wants_json():
@@ -10,17 +12,9 @@ def _wants_json():
 
 
 def handle_http_error(error):
-    """Render an HTTP error as problem+json for the API and as a page for people."""
+    """Render an HTTP error as problem+json for the API (the API's own renderer) and as a page for people."""
     if _wants_json():
-        body = {"type": "about:blank", "title": error.name, "status": error.code, "detail": error.description}
-        response = jsonify(body)
-        response.status_code = error.code
-        response.content_type = "application/problem+json"
-        # Keep what the error says besides its body, e.g. Allow on a 405.
-        for name, value in error.get_headers():
-            if name.lower() != "content-type":
-                response.headers[name] = value
-        return response
+        return problem_for_http_error(error)
     template = f"errors/{error.code}.html" if error.code in (403, 404, 500) else "errors/generic.html"
     # Headers the error carries (Retry-After on a 429, Allow on a 405) go with the page too.
     headers = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
