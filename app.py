@@ -11,9 +11,10 @@ from werkzeug.routing import IntegerConverter
 
 import api
 import cli
+import config
 import rules
 import storage
-from config import ROOT, Config
+from config import ROOT
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -34,13 +35,9 @@ def create_app(test_config=None):
     """
     app = Flask(__name__, instance_path=str(ROOT / "instance"))
     app.url_map.converters["int"] = RowIdConverter
-    app.config.from_object(Config)
-    app.config.from_prefixed_env("INTAKE")
-    if test_config is not None:
-        app.config.update(test_config)
+    app.config.update(config.load(test_config))
     # Private when created: it holds the database, the secret key and the models.
     os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
-    _resolve_paths(app)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app)
 
@@ -83,14 +80,6 @@ def create_app(test_config=None):
     masking.install()
     app.logger.addFilter(masking.MaskingFilter())
     return app
-
-
-def _resolve_paths(app):
-    """Make relative file settings relative to the project folder, not the working directory."""
-    for key in ("DATABASE", "MODEL_DIR", "TRAINING_DATA", "POLICIES_DIR", "EMBEDDING_MODEL_PATH"):
-        value = app.config.get(key)
-        if value and value != ":memory:" and not Path(value).is_absolute():
-            app.config[key] = str(ROOT / value)
 
 
 def _instance_secret(app):

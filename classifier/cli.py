@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from config import ROOT, Config
+import config
 
 from .dataset import DatasetError, load_examples, same_text
 from .embedders import ModelMissingError
@@ -39,11 +39,10 @@ OUTPUT_KEYS = (
     "explanation",
     "model_version",
 )
-_PATH_KEYS = ("TRAINING_DATA", "VALIDATION_DATA", "MODEL_DIR", "EMBEDDING_MODEL_PATH", "DATABASE")
 
 
 def settings():
-    """The app's config under ``flask``; otherwise the defaults with ``INTAKE_*`` overrides."""
+    """The app's config under ``flask``; otherwise the same settings, read as the app reads them."""
     from flask import current_app
     from flask.cli import ScriptInfo
 
@@ -53,14 +52,7 @@ def settings():
     info = ctx.find_object(ScriptInfo) if ctx else None
     if info is not None and info.create_app is not None:
         return info.load_app().config
-    config = {k: getattr(Config, k) for k in dir(Config) if k.isupper()}
-    for key in _PATH_KEYS + ("MAX_DESCRIPTION_CHARS", "EMBEDDER_PRECISION"):
-        if f"INTAKE_{key}" in os.environ:
-            config[key] = os.environ[f"INTAKE_{key}"]
-    for key in _PATH_KEYS:
-        if config.get(key) and not Path(config[key]).is_absolute():
-            config[key] = str(ROOT / config[key])
-    return config
+    return config.load()
 
 
 def _fail(message):
