@@ -19,7 +19,18 @@ from .facts import (
     build_facts,
     coerce_facts,
 )
-from .packs import DEFAULT_DIR, VERDICTS, Pack, PackError, Packs, load_packs, signature
+from .packs import (
+    DEFAULT_DIR,
+    VERDICTS,
+    Pack,
+    PackError,
+    Packs,
+    UploadError,
+    check_packs,
+    load_packs,
+    save_pack,
+    signature,
+)
 from .screen import advice_possible, possible_uses
 
 __all__ = [
@@ -36,9 +47,11 @@ __all__ = [
     "Pack",
     "PackError",
     "Packs",
+    "UploadError",
     "assess",
     "assessment_day",
     "build_facts",
+    "check_packs",
     "coerce_facts",
     "current_packs",
     "default_packs",
@@ -46,6 +59,7 @@ __all__ = [
     "init_app",
     "load_packs",
     "possible_uses",
+    "save_pack",
     "trace",
 ]
 

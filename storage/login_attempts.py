@@ -11,7 +11,8 @@ import math
 
 from . import clock, write_transaction
 
-SCOPES = ("email", "address")
+# What a failure counter is kept per (the column is still named scope); API token scopes are storage.tokens.SCOPES.
+KEY_KINDS = ("email", "address")
 
 
 @dataclasses.dataclass(frozen=True)
