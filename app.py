@@ -10,11 +10,14 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.routing import IntegerConverter
 
 import api
+import classifier.service
 import cli
 import config
 import rules
 import storage
 from config import ROOT
+from storage import masking
+from views import admin, auth, errors, explore, home, intake, review, security
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -45,38 +48,17 @@ def create_app(test_config=None):
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
+    login_manager.user_loader(auth.load_user)
+    # Each package wires itself in, its commands included.
     storage.init_app(app)
     rules.init_app(app)
-
-    from classifier.service import init_app as init_classifier
-    from views import admin, auth, errors, explore, home, intake, review, security
-
-    init_classifier(app)
-    login_manager.user_loader(auth.load_user)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(home.bp)
-    app.register_blueprint(explore.bp)
-    app.register_blueprint(intake.bp)
-    app.register_blueprint(review.bp)
-    app.register_blueprint(admin.bp)
+    classifier.service.init_app(app)
+    for blueprint in (auth.bp, home.bp, explore.bp, intake.bp, review.bp, admin.bp):
+        app.register_blueprint(blueprint)
     api.init_app(app, csrf)
     errors.init_app(app)
     security.init_app(app)
-
-    from api.cli import tokens_cli, webhooks_cli
-    from classifier.cli import classifier_cli
-    from rules.cli import policies
-    from storage import masking
-    from views.review_cli import review_cli
-    from views.users_cli import users_cli
-
-    app.cli.add_command(classifier_cli)
-    app.cli.add_command(policies)
-    app.cli.add_command(users_cli)
-    app.cli.add_command(tokens_cli)
-    app.cli.add_command(webhooks_cli)
     cli.init_app(app)
-    app.cli.add_command(review_cli)
     masking.install()
     app.logger.addFilter(masking.MaskingFilter())
     return app

@@ -4,6 +4,7 @@ errors, token auth, the OpenAPI document, webhook delivery and the ``tokens`` an
 from storage.cases import describe_cases_with
 
 from .auth import init_limiter
+from .cli import tokens_cli, webhooks_cli
 from .delivery import start_worker
 from .routes import bp, case_links
 
@@ -11,11 +12,14 @@ __all__ = ["bp", "init_app"]
 
 
 def init_app(app, csrf):
-    """Register the blueprint without CSRF (tokens, not cookies), its rate limits and the delivery worker."""
+    """Register the blueprint without CSRF (tokens, not cookies), its rate limits, the delivery worker and the
+    ``tokens`` and ``webhooks`` commands."""
     csrf.exempt(bp)
     describe_cases_with(lambda case_id: {"links": case_links(case_id)})
     init_limiter(app, bp)
     app.register_blueprint(bp)
+    app.cli.add_command(tokens_cli)
+    app.cli.add_command(webhooks_cli)
 
     @app.before_request
     def _start_delivery_worker():

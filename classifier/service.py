@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import current_app
 from threadpoolctl import threadpool_limits
 
+from .cli import classifier_cli
 from .dataset import load_examples
 from .embedders import ModelMissingError
 from .model import UseCaseHeads
@@ -179,7 +180,8 @@ def get_classifier():
 
 
 def init_app(app):
-    """Optionally load the model at start-up so the first request does not wait for it."""
+    """Add the ``classifier`` command; optionally load the model at start-up so the first request does not wait."""
+    app.cli.add_command(classifier_cli)
     if app.config.get("CLASSIFIER") is not None:
         app.extensions["classifier"] = app.config["CLASSIFIER"]
     elif app.config.get("PRELOAD_MODEL"):

@@ -410,7 +410,7 @@ def test_an_uploaded_pack_the_reload_refuses_is_taken_back(app, admin, policies,
     def refuse(app):
         raise rules.PackError("openai-2023-02-15.toml: key 'title': edited meanwhile")
 
-    monkeypatch.setattr(rules, "init_app", refuse)
+    monkeypatch.setattr(rules, "load_into", refuse)
     response = _upload(admin, _new_pack().encode())
     assert response.status_code == 409 and "edited meanwhile" in _text(response)
     assert not (policies / f"{NEW_PACK}.toml").exists() and _audit(app) == []

@@ -174,7 +174,7 @@ def _reload():
     # What was in use before this request, not what get_packs may have just reloaded on its own.
     before = [p.id for p in current_app.extensions.get("policies") or rules.get_packs()]
     try:
-        rules.init_app(current_app)
+        rules.load_into(current_app)
     except rules.PackError as exc:
         return before, before, exc.message
     return before, [p.id for p in current_app.extensions["policies"]], None

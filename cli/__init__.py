@@ -1,6 +1,8 @@
-"""Operator commands that belong to no one package: ``flask audit`` and ``flask db``.
+"""Operator commands that belong to no one package: ``flask audit``, ``flask db``, ``flask users`` (users.py)
+and ``flask review`` (review.py, the reviewers' corrections as training data).
 
-Each package adds its own commands in its ``init_app``; :func:`init_app` adds these.
+Each package adds its own commands in its ``init_app`` (``init-db``, ``policies``, ``classifier``, ``tokens``,
+``webhooks``); :func:`init_app` adds these.
 """
 
 import sqlite3
@@ -10,6 +12,9 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from storage import audit, backup, get_db
+
+from .review import review_cli
+from .users import users_cli
 
 db_cli = AppGroup("db", help="Back up and restore the database.")
 
@@ -66,6 +71,8 @@ def restore_command(path, force):
 
 
 def init_app(app):
-    """Add the ``audit`` and ``db`` commands."""
+    """Add the ``audit``, ``db``, ``users`` and ``review`` commands."""
     app.cli.add_command(audit_cli)
     app.cli.add_command(db_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(review_cli)
