@@ -10,9 +10,9 @@ from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 import rules
 from api import responses as r
 from api import schemas as s
-from api.auth import authenticate, scope
+from api.auth import require_token, scope
 from api.delivery import is_loopback, target_problem
-from api.errors import ApiError, field_error, handle_api_error, handle_http_error, handle_unexpected
+from api.errors import ApiError, field_error, handle_api_error, handle_unexpected, problem_for_http_error
 from api.policies import pack_view, packs_in_force
 from api.spec import BEARER, PUBLIC, openapi_document, responses, spec
 from assessment import AssessmentError, assess
@@ -25,7 +25,7 @@ from storage.masking import mask
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.register_error_handler(ApiError, handle_api_error)
-bp.register_error_handler(HTTPException, handle_http_error)
+bp.register_error_handler(HTTPException, problem_for_http_error)
 bp.register_error_handler(Exception, handle_unexpected)
 
 # Errors every authenticated operation may answer.
@@ -44,7 +44,7 @@ def check_request():
     required = getattr(view, "api_scope", None)
     if request.method == "OPTIONS" or required == "public":
         return
-    record = authenticate(required)
+    record = require_token(required)
     if current_app.config["API_RATE_LIMIT_STORAGE"] == "database":
         # Counted in the database, so the limit holds across every gunicorn worker.
         wait = rate_limits.hit(get_db(), f"api:token:{record['id']}", current_app.config["API_RATE_LIMIT"])

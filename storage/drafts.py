@@ -53,7 +53,7 @@ def create_draft(db, user, step, step_data, next_step, key=None):
 def save_step(db, case_id, step, step_data, next_step, actor=None):
     """Store one step's answers on an editable case and remember where the user goes next.
 
-    Edits of a case sent back for changes, and the submitter's corrections of the predictions (the review
+    Edits of a case sent back for changes, and the submitter's corrections of the predictions (the confirm
     step), are audited: they change what a reviewer already saw or what the verdict rests on.
 
     :raises CaseNotFound: no such case.
@@ -70,6 +70,7 @@ def save_step(db, case_id, step, step_data, next_step, actor=None):
         intake = json_column(rows[0]["intake"], {})
         previous = intake.get(step)
         intake[step] = cleaned
+        # The wizard's confirm step, stored under the key "review" (forms/wizard.py CONFIRM).
         corrected = step == "review" and any(v is not None for v in cleaned.values())
         if actor and previous != cleaned and (rows[0]["state"] == "changes_requested" or corrected):
             audit.record(db, actor, "edit_answers", case_id, {"step": step, "answers": previous},

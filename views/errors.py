@@ -4,14 +4,14 @@ from flask import current_app, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from api.errors import handle_http_error as problem_for_http_error
+from api.errors import problem_for_http_error
 
 
 def _wants_json():
     return request.path.startswith("/api/")
 
 
-def handle_http_error(error):
+def page_or_problem(error):
     """Render an HTTP error as problem+json for the API (the API's own renderer) and as a page for people."""
     if _wants_json():
         return problem_for_http_error(error)
@@ -24,19 +24,19 @@ def handle_http_error(error):
 def handle_csrf_error(error):
     """A stale or missing form token: say so plainly instead of a bare 400."""
     error.description = "The form expired or was sent from elsewhere. Reload the page and try again."
-    return handle_http_error(error)
+    return page_or_problem(error)
 
 
 def handle_unexpected(error):
     """Anything unforeseen becomes a plain 500, never a stack trace."""
     if isinstance(error, HTTPException):
-        return handle_http_error(error)
+        return page_or_problem(error)
     current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
-    return handle_http_error(InternalServerError())
+    return page_or_problem(InternalServerError())
 
 
 def init_app(app):
     """Register the handlers on ``app``."""
     app.register_error_handler(CSRFError, handle_csrf_error)
-    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(HTTPException, page_or_problem)
     app.register_error_handler(Exception, handle_unexpected)

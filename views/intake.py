@@ -1,4 +1,4 @@
-"""The guided intake: a step at a time, saved as a server-side draft, reviewed, then submitted."""
+"""The guided intake: a step at a time, saved as a server-side draft, confirmed, then submitted."""
 
 import datetime
 import re
@@ -101,8 +101,8 @@ def step(case_id, name):
         abort(404)
     if not current.shown(intake):
         return redirect(url_for("intake.step", case_id=case_id, name=wizard.neighbour("data", intake, 1)))
-    if name == "review":
-        return _review(case, current)
+    if name == wizard.CONFIRM:
+        return _confirm(case, current)
     posted = request.method == "POST"
     form = current.make_form(intake, None if posted else intake.get(name))
     if posted and "back" in request.form:
@@ -123,17 +123,17 @@ def step(case_id, name):
     return render_template("intake/step.html", form=form, step=current, steps=wizard.shown_steps(intake), case=case)
 
 
-def _review(case, current):
-    """The review step: what the service concluded, corrections that update it, and submit."""
+def _confirm(case, current):
+    """The confirm step: what the service concluded, corrections that update it, and submit."""
     intake, case_id = case["intake"], case["id"]
     missing = wizard.incomplete_step(intake)
     if missing:
         flash("Some answers are missing: finish this step first.")
         return redirect(url_for("intake.step", case_id=case_id, name=missing))
     posted = request.method == "POST"
-    saved = intake.get("review")
+    saved = intake.get(wizard.CONFIRM)
     if posted and "back" in request.form:
-        return redirect(url_for("intake.step", case_id=case_id, name=wizard.neighbour("review", intake, -1)))
+        return redirect(url_for("intake.step", case_id=case_id, name=wizard.neighbour(wizard.CONFIRM, intake, -1)))
     overrides = case.get("overrides") or None
     check_classify()
     result, problem, status = _assess(intake, overrides=overrides)
@@ -143,14 +143,14 @@ def _review(case, current):
     form = current.make_form(intake, None if posted else saved)
     if posted and form.validate_on_submit():
         corrections = _corrections(intake, wizard.step_data(form), result)
-        drafts.save_step(get_db(), case_id, "review", corrections, "review", current_user.email)
+        drafts.save_step(get_db(), case_id, wizard.CONFIRM, corrections, wizard.CONFIRM, current_user.email)
         if "submit" in request.form:
-            intake = {**intake, "review": corrections}
+            intake = {**intake, wizard.CONFIRM: corrections}
             result, problem, _ = _assess(intake, result["classification"] if result else None, overrides)
             return _submit({**case, "intake": intake}, result, problem)
         flash("Your corrections are applied: the result below is updated.")
-        return redirect(url_for("intake.step", case_id=case_id, name="review"))
-    return render_template("intake/review.html", form=form, step=current, steps=wizard.shown_steps(intake),
+        return redirect(url_for("intake.step", case_id=case_id, name=wizard.CONFIRM))
+    return render_template("intake/confirm.html", form=form, step=current, steps=wizard.shown_steps(intake),
                            case=case, result=result, problem=problem), 503 if status == 503 else 200
 
 
@@ -159,7 +159,7 @@ def _corrections(intake, data, result):
 
     Confirming a prediction unchanged must not turn it into an answer: that would hide its uncertainty.
     """
-    base = wizard.answers({**intake, "review": {}})
+    base = wizard.answers({**intake, wizard.CONFIRM: {}})
     predicted = (result or {}).get("classification") or {}
     return {"domains": None if sorted(data.get("domains") or []) == sorted(predicted.get("domains") or []) else
             data.get("domains") or [],
@@ -170,7 +170,7 @@ def _corrections(intake, data, result):
 def _submit(case, result, problem):
     if result is None:
         flash(f"The case cannot be assessed yet: {problem}")
-        return redirect(url_for("intake.step", case_id=case["id"], name="review"))
+        return redirect(url_for("intake.step", case_id=case["id"], name=wizard.CONFIRM))
     intake = case["intake"]
     fields = {"title": intake["product"]["name"], "description": intake["description"]["description"],
               "answers": wizard.answers(intake), "classification": result["classification"],

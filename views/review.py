@@ -27,7 +27,7 @@ from .auth import role_required
 bp = Blueprint("review", __name__, url_prefix="/review")
 
 
-def get_case_or_404(case_id):
+def readable_case_or_404(case_id):
     """The case, if the signed-in user may see it: reviewers see all submitted cases, submitters only their own.
 
     A draft is its owner's alone, as in the wizard: half-typed answers are not for reviewers yet.
@@ -79,7 +79,7 @@ def queue():
 @bp.route("/cases/<int:case_id>")
 def case(case_id):
     """Everything about one case, with the actions the user may take."""
-    return _page(get_case_or_404(case_id))
+    return _page(readable_case_or_404(case_id))
 
 
 def _duties():
@@ -90,7 +90,7 @@ def _duties():
 
 def _act(case_id, name, form, action, done):
     """Run a reviewer action if its form is valid; a stale version or bad transition is a 409 page."""
-    case = get_case_or_404(case_id)
+    case = readable_case_or_404(case_id)
     if name == "approve":
         form.conditions.choices = safeguard_choices(case)
     if not form.validate_on_submit():
@@ -182,7 +182,7 @@ def evidence(case):
 @bp.route("/cases/<int:case_id>/evidence.json")
 def evidence_json(case_id):
     """The evidence pack as a JSON download."""
-    body = json.dumps(evidence(get_case_or_404(case_id)), indent=2, ensure_ascii=False)
+    body = json.dumps(evidence(readable_case_or_404(case_id)), indent=2, ensure_ascii=False)
     return body, 200, {"Content-Type": "application/json",
                        "Content-Disposition": f'attachment; filename="case-{case_id}-evidence.json"'}
 
@@ -190,7 +190,7 @@ def evidence_json(case_id):
 @bp.route("/cases/<int:case_id>/evidence")
 def evidence_page(case_id):
     """The evidence pack as a printable page."""
-    return render_template("review/evidence.html", case=get_case_or_404(case_id))
+    return render_template("review/evidence.html", case=readable_case_or_404(case_id))
 
 
 def _filtered(states):
