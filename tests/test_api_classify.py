@@ -4,23 +4,9 @@ import pytest
 
 from storage import get_db
 from storage.tokens import revoke_token
-from tests.api_support import LEGAL_CHATBOT, PROBLEM, bearer, make_token
+from tests.api_support import LEGAL_CHATBOT, assert_problem, bearer, make_token
 
 URL = "/api/v1/classify"
-
-
-@pytest.fixture
-def token(app):
-    return make_token(app)
-
-
-def assert_problem(response, status):
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == PROBLEM
-    body = response.get_json()
-    assert body["status"] == status and body["title"] and body["type"] == "about:blank"
-    assert "Traceback" not in response.get_data(as_text=True)
-    return body
 
 
 def test_classify_returns_classification_facts_verdicts_and_clauses(client, token, app):

@@ -10,14 +10,9 @@ from app import create_app
 from config import Config
 from storage import get_db, migrate, webhooks
 from storage.cases import set_state
-from tests.api_support import PROBLEM, Receiver, bearer, make_token, new_case
+from tests.api_support import Receiver, assert_problem, bearer, make_token, new_case
 
 HOOKS = "/api/v1/webhooks"
-
-
-@pytest.fixture
-def token(app):
-    return make_token(app)
 
 
 def register(client, token, url, secret="a-shared-secret-of-some-length"):
@@ -61,7 +56,7 @@ def test_register_list_and_stop_a_webhook(client, app, token):
                                              ({"url": "http://127.0.0.1/x", "secret": "short"}, "secret")])
 def test_register_422(client, token, body, field):
     response = client.post(HOOKS, json=body, headers=bearer(token))
-    assert response.status_code == 422 and response.mimetype == PROBLEM
+    assert_problem(response, 422)
     assert response.get_json()["errors"][0]["field"] == field
 
 

@@ -3,12 +3,6 @@ import pytest
 from classifier.predictor import ModelFileError
 
 
-@pytest.fixture
-def signed_in(client, auth):
-    auth.login()
-    return client
-
-
 def test_form_is_shown(signed_in):
     response = signed_in.get("/try/")
     assert response.status_code == 200

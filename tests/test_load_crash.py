@@ -11,11 +11,11 @@ import time
 import pytest
 
 from bench import loadgen
+from bench.live_server import LiveServer, prepare_database
 from config import Config
 from storage import migrate, open_db, write_transaction
 from storage import webhooks as outbox
 from storage.cases import create_case
-from tests.live_server import LiveServer, prepare_database
 
 LOAD_SECONDS = 10
 
