@@ -9,11 +9,16 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.routing import IntegerConverter
 
+import api
+import classifier.service
+import cli
+import config
 import notify
 import rules
 import storage
-from config import ROOT, Config
-from storage import webhook_secrets
+from config import ROOT
+from storage import masking, webhook_secrets
+from views import admin, auth, errors, explore, home, intake, review, security, settings, sso
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -34,13 +39,9 @@ def create_app(test_config=None):
     """
     app = Flask(__name__, instance_path=str(ROOT / "instance"))
     app.url_map.converters["int"] = RowIdConverter
-    app.config.from_object(Config)
-    app.config.from_prefixed_env("INTAKE")
-    if test_config is not None:
-        app.config.update(test_config)
+    app.config.update(config.load(test_config))
     # Private when created: it holds the database, the secret key and the models.
     os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
-    _resolve_paths(app)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app)
     if not app.config.get("WEBHOOK_SECRETS_KEY"):
@@ -50,55 +51,22 @@ def create_app(test_config=None):
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
+    login_manager.user_loader(auth.load_user)
+    # Each package wires itself in, its commands included.
     storage.init_app(app)
     rules.init_app(app)
-
-    from classifier.service import init_app as init_classifier
-    from views import admin, api, auth, errors, explore, home, intake, review, security, settings, sso
-
-    init_classifier(app)
-    login_manager.user_loader(auth.load_user)
-    app.register_blueprint(auth.bp)
+    classifier.service.init_app(app)
+    for blueprint in (auth.bp, home.bp, explore.bp, intake.bp, review.bp, admin.bp, settings.bp):
+        app.register_blueprint(blueprint)
     sso.init_app(app)
-    app.register_blueprint(home.bp)
-    app.register_blueprint(explore.bp)
-    app.register_blueprint(intake.bp)
-    app.register_blueprint(review.bp)
-    app.register_blueprint(admin.bp)
-    app.register_blueprint(settings.bp)
     api.init_app(app, csrf)
     errors.init_app(app)
     security.init_app(app)
     notify.init_app(app)
-
-    from api.cli import tokens_cli, webhooks_cli
-    from classifier.cli import classifier_cli
-    from rules.cli import policies
-    from storage import masking
-    from storage.audit import audit_cli
-    from storage.backup import db_cli
-    from views.review_cli import review_cli
-    from views.users_cli import users_cli
-
-    app.cli.add_command(classifier_cli)
-    app.cli.add_command(policies)
-    app.cli.add_command(users_cli)
-    app.cli.add_command(tokens_cli)
-    app.cli.add_command(webhooks_cli)
-    app.cli.add_command(audit_cli)
-    app.cli.add_command(db_cli)
-    app.cli.add_command(review_cli)
+    cli.init_app(app)
     masking.install()
     app.logger.addFilter(masking.MaskingFilter())
     return app
-
-
-def _resolve_paths(app):
-    """Make relative file settings relative to the project folder, not the working directory."""
-    for key in ("DATABASE", "MODEL_DIR", "TRAINING_DATA", "POLICIES_DIR", "EMBEDDING_MODEL_PATH"):
-        value = app.config.get(key)
-        if value and value != ":memory:" and not Path(value).is_absolute():
-            app.config[key] = str(ROOT / value)
 
 
 def _instance_secret(app):

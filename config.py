@@ -2,7 +2,29 @@
 
 from pathlib import Path
 
+import flask
+
 ROOT = Path(__file__).resolve().parent
+# File settings whose relative paths are taken from the project folder, not the working directory.
+PATH_KEYS = ("DATABASE", "MODEL_DIR", "TRAINING_DATA", "VALIDATION_DATA", "POLICIES_DIR", "EMBEDDING_MODEL_PATH")
+
+
+def load(overrides=None):
+    """The settings as the app reads them: :class:`Config`, then ``INTAKE_*`` variables (parsed as JSON where
+    they parse), then ``overrides``; relative file settings resolved against the project folder.
+
+    ``create_app`` and the commands run outside Flask (``python -m classifier``, bench/) both read this.
+    """
+    config = flask.Config(ROOT)
+    config.from_object(Config)
+    config.from_prefixed_env("INTAKE")
+    if overrides is not None:
+        config.update(overrides)
+    for key in PATH_KEYS:
+        value = config.get(key)
+        if value and value != ":memory:" and not Path(value).is_absolute():
+            config[key] = str(ROOT / value)
+    return config
 
 
 def split_cores(cores, worker_count, setting=None):

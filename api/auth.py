@@ -29,7 +29,7 @@ def _bearer():
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def authenticate(required):
+def require_token(required):
     """Check the bearer token against ``required`` and keep its record on ``g.api_token``.
 
     :raises ApiError: 401 without a valid token, 403 when the token lacks the scope.

@@ -199,7 +199,7 @@ def post(url, body, headers, timeout, allow_loopback=False, allowed=None):
     return status, None
 
 
-def send(delivery, timeout=10.0, now=None, allow_loopback=False, allowed=None):
+def send(delivery, timeout, now=None, allow_loopback=False, allowed=None):
     """Sign and post one claimed delivery; returns ``(status_code, error, duration_ms)``."""
     body = delivery["payload"].encode()
     timestamp = int(time.time() if now is None else now)
@@ -216,7 +216,7 @@ def deliver_due(db, config, now=None, max_rounds=50):
     :return: ``{"delivered": n, "failed_attempts": n, "given_up": n}``.
     """
     stats = {"delivered": 0, "failed_attempts": 0, "given_up": 0}
-    timeout = float(config.get("WEBHOOK_TIMEOUT_SECONDS", 10))
+    timeout = float(config["WEBHOOK_TIMEOUT_SECONDS"])
     key = config["WEBHOOK_SECRETS_KEY"]
     # Secrets an earlier release stored in plaintext.
     seal_stored(db, key)
@@ -240,9 +240,8 @@ def deliver_due(db, config, now=None, max_rounds=50):
                                                     config.get("WEBHOOK_ALLOWED_HOSTS"))
             result = outbox.record_attempt(
                 db, delivery, status_code, error, duration, now=now,
-                base=float(config.get("WEBHOOK_BACKOFF_SECONDS", 10)),
-                cap=float(config.get("WEBHOOK_BACKOFF_MAX_SECONDS", 3600)),
-                give_up_seconds=float(config.get("WEBHOOK_GIVE_UP_HOURS", 24)) * 3600)
+                base=float(config["WEBHOOK_BACKOFF_SECONDS"]), cap=float(config["WEBHOOK_BACKOFF_MAX_SECONDS"]),
+                give_up_seconds=float(config["WEBHOOK_GIVE_UP_HOURS"]) * 3600)
             if result == "delivered":
                 stats["delivered"] += 1
             else:
@@ -261,7 +260,7 @@ class DeliveryWorker(threading.Thread):
         self.wake = threading.Event()
 
     def run(self):
-        poll = float(self.config.get("WEBHOOK_POLL_SECONDS", 1.0))
+        poll = float(self.config["WEBHOOK_POLL_SECONDS"])
         # One connection for the thread's life. Besides saving a connect per pass, it means request
         # connections are never the database's last one, so closing them skips SQLite's WAL checkpoint.
         db = None

@@ -59,7 +59,7 @@ def handle_api_error(error):
     return problem_response(error.status, error.detail, error.errors, error.title, error.headers)
 
 
-def handle_http_error(error):
+def problem_for_http_error(error):
     """Render a Werkzeug HTTP error raised inside the API (413, 429, ...) as a problem."""
     headers = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
     if error.code == 429:
@@ -75,7 +75,7 @@ def handle_http_error(error):
 def handle_unexpected(error):
     """Anything unforeseen: a logged 500 without a stack trace in the answer."""
     if isinstance(error, HTTPException):
-        return handle_http_error(error)
+        return problem_for_http_error(error)
     if isinstance(error, ApiError):
         return handle_api_error(error)
     current_app.logger.exception("Unhandled API error on %s %s", request.method, request.path)

@@ -7,10 +7,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, StringConstraints, create_model
 
 import rules
+from config import Config
 from storage.cases import STATES
 from storage.webhooks import STATUSES
-
-MAX_DESCRIPTION = 20_000
 
 
 class Strict(BaseModel):
@@ -76,9 +75,13 @@ class Problem(BaseModel):
 
 # Requests
 
+# The limit is the app's MAX_DESCRIPTION_CHARS, checked where the description is assessed (assessment.py).
+DESCRIPTION = (f"what the AI use case does; at most MAX_DESCRIPTION_CHARS characters "
+               f"({Config.MAX_DESCRIPTION_CHARS:,} by default)")
+
 
 class ClassifyRequest(Strict):
-    description: str = Field(min_length=1, max_length=MAX_DESCRIPTION, description="what the AI use case does")
+    description: str = Field(min_length=1, description=DESCRIPTION)
     answers: Answers | None = None
     on: datetime.date | None = Field(None, description="apply the policies in force on this day (default today)")
 
@@ -86,7 +89,7 @@ class ClassifyRequest(Strict):
 class CaseCreate(Strict):
     external_ref: str = Field(min_length=1, max_length=200, description="the ticket's key, e.g. JIRA-123")
     title: str = Field(min_length=1, max_length=200)
-    description: str = Field(min_length=1, max_length=MAX_DESCRIPTION)
+    description: str = Field(min_length=1, description=DESCRIPTION)
     answers: Answers | None = None
     submitter_email: EmailStr
 

@@ -1,1 +1,2 @@
-"""Benchmarks run by hand; ``bench.loadgen`` is also imported by the load and crash tests."""
+"""Benchmarks run by hand; ``bench.loadgen`` and ``bench.live_server`` are also imported by the tests (never the
+reverse: nothing here imports ``tests``)."""

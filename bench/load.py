@@ -2,7 +2,7 @@
 
 Run: python bench/load.py [--seconds S] [--clients N] [--fake-model] [--crash]. Trains the model into a
 throwaway folder first (or copies the matching file from instance/models). Starts gunicorn with 2 workers
-(tests/live_server.py) on a throwaway database, registers a webhook to a dead URL so every state change
+(bench/live_server.py) on a throwaway database, registers a webhook to a dead URL so every state change
 queues in the outbox, then for S seconds N clients create cases and classify with a token each while a
 reviewer approves the cases through the web pages. With --crash the server is SIGKILLed halfway and started
 again on the same database while the clients retry (same Idempotency-Key), then the load goes on for the
@@ -30,7 +30,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from tqdm import tqdm  # noqa: E402
 
 from bench import loadgen  # noqa: E402
-from tests.live_server import LiveServer, prepare_database  # noqa: E402
+from bench.live_server import LiveServer, prepare_database  # noqa: E402
 
 
 def real_texts():

@@ -20,9 +20,9 @@ import uuid
 
 import requests
 
+from bench.live_server import PASSWORD, free_port
 from storage import audit, open_db
 from storage.tokens import create_token
-from tests.live_server import PASSWORD, free_port
 
 SCOPES = "classify cases:read cases:write webhooks"
 # Rate limits count per token and per worker; the load must measure the service, not the limiter.

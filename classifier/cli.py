@@ -8,10 +8,11 @@ from pathlib import Path
 
 import click
 
-from config import ROOT, Config
+import config
 
 from .dataset import DatasetError, load_examples, same_text
 from .embedders import ModelMissingError
+from .labels import DECISIONS, LABEL_FIELDS, REVIEW
 from .predictor import ModelFileError, labels_of
 from .text import DescriptionError, clean_text
 
@@ -38,11 +39,10 @@ OUTPUT_KEYS = (
     "explanation",
     "model_version",
 )
-_PATH_KEYS = ("TRAINING_DATA", "VALIDATION_DATA", "MODEL_DIR", "EMBEDDING_MODEL_PATH", "DATABASE")
 
 
 def settings():
-    """The app's config under ``flask``; otherwise the defaults with ``INTAKE_*`` overrides."""
+    """The app's config under ``flask``; otherwise the same settings, read as the app reads them."""
     from flask import current_app
     from flask.cli import ScriptInfo
 
@@ -52,14 +52,7 @@ def settings():
     info = ctx.find_object(ScriptInfo) if ctx else None
     if info is not None and info.create_app is not None:
         return info.load_app().config
-    config = {k: getattr(Config, k) for k in dir(Config) if k.isupper()}
-    for key in _PATH_KEYS + ("MAX_DESCRIPTION_CHARS", "EMBEDDER_PRECISION"):
-        if f"INTAKE_{key}" in os.environ:
-            config[key] = os.environ[f"INTAKE_{key}"]
-    for key in _PATH_KEYS:
-        if config.get(key) and not Path(config[key]).is_absolute():
-            config[key] = str(ROOT / config[key])
-    return config
+    return config.load()
 
 
 def _fail(message):
@@ -234,7 +227,8 @@ def _echo_overrides(shipped, overrides):
                f"{overrides['added']} new cases); embedding classifier:")
     click.echo(f"  (a) shipped only, CV          {_figures(shipped)}")
     click.echo(f"  (b) shipped + corrections, CV {_figures(overrides['scores'])}")
-    keys = ("domains", "audience", "prohibited", "chatbot", "minors", "all")
+    # The labels shown side by side (all but decisions and qualified review), then all of them together.
+    keys = (*(k for k in LABEL_FIELDS if k not in (DECISIONS, REVIEW)), "all")
     click.echo(f"  On the {n} corrected cases, share whose prediction matches the reviewer:")
     click.echo(" " * 34 + "".join(f"{k:>11}" for k in keys))
     for label, shares in (("(c) trained without corrections", overrides["before"]),

@@ -4,7 +4,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from .labels import AUDIENCES, DECISIONS, DOMAINS, LABEL_FIELDS, PROHIBITED, REVIEW, SOURCES
+from .labels import AUDIENCES, DOMAINS, FLAGS, LABEL_FIELDS, PROHIBITED, REVIEW, SOURCES
 
 FIELDS = ("id", "text", *LABEL_FIELDS, "source")
 
@@ -40,7 +40,7 @@ def check_example(record, where):
         raise DatasetError(f"{where}: 'audience' must be one of {', '.join(AUDIENCES)}; got {record['audience']!r}.")
     if record["prohibited"] is not None and record["prohibited"] not in PROHIBITED:
         raise DatasetError(f"{where}: 'prohibited' must be null or a category; got {record['prohibited']!r}.")
-    for flag in (DECISIONS, "chatbot", "minors"):
+    for flag in FLAGS:
         if not isinstance(record[flag], bool):
             raise DatasetError(f"{where}: '{flag}' must be true or false.")
     if record[REVIEW] not in (True, False, None):

@@ -7,11 +7,10 @@ from sklearn.model_selection import StratifiedKFold
 
 from .baselines import KeywordBaseline, as_array, tfidf_pipeline
 from .dataset import DatasetError, read_jsonl, stratify_key
-from .labels import DECISIONS, DOMAINS, LABEL_FIELDS, PROHIBITED
+from .labels import DECISIONS, DOMAINS, FLAGS, LABEL_FIELDS, PROHIBITED
 from .predictor import document_proba, fit_heads, labels_of
 
 SYSTEMS = ("embedding", "tfidf", "keywords")
-FACTS = LABEL_FIELDS
 
 
 def fold_indices(examples, folds, random_state=0):
@@ -62,7 +61,7 @@ def _predict_systems(fitted, docs, texts):
     out = {"embedding": []}
     for doc, text in zip(docs, texts):
         decided = heads.decide(document_proba(features, heads, doc, text))
-        out["embedding"].append({k: decided[k] for k in (*FACTS, "uncertain")})
+        out["embedding"].append({k: decided[k] for k in (*LABEL_FIELDS, "uncertain")})
     for name, model in fitted.items():
         if name != "embedding":
             out[name] = model.predict(as_array(texts))
@@ -95,7 +94,7 @@ def _binary(truth, pred):
 def score(truth, pred):
     """Per-label precision/recall/F1, domain macro-F1, audience accuracy and prohibited figures."""
     per_label = {d: _binary([d in t["domains"] for t in truth], [d in p["domains"] for p in pred]) for d in DOMAINS}
-    for flag in (DECISIONS, "chatbot", "minors"):
+    for flag in FLAGS:
         per_label[flag] = _binary([t[flag] for t in truth], [p[flag] for p in pred])
     detected = _binary([bool(t["prohibited"]) for t in truth], [bool(p["prohibited"]) for p in pred])
     tp = sum(1 for t, p in zip(truth, pred) if t["prohibited"] and p["prohibited"] == t["prohibited"])
@@ -135,9 +134,9 @@ def embed_by_text(example_lists, embedder, progress=None):
 
 def agreement(truth, pred):
     """Share of cases whose prediction equals the label, per fact and for all five facts at once."""
-    same = [{k: sorted(t[k]) == sorted(p[k]) if k == "domains" else t[k] == p[k] for k in FACTS}
+    same = [{k: sorted(t[k]) == sorted(p[k]) if k == "domains" else t[k] == p[k] for k in LABEL_FIELDS}
             for t, p in zip(truth, pred)]
-    shares = {k: float(np.mean([s[k] for s in same])) for k in FACTS}
+    shares = {k: float(np.mean([s[k] for s in same])) for k in LABEL_FIELDS}
     shares["all"] = float(np.mean([all(s.values()) for s in same]))
     return shares
 
@@ -176,4 +175,4 @@ def read_predictions(path, examples):
     if missing:
         raise DatasetError(f"{path}: no prediction for {len(missing)} examples (first: {missing[0]}).")
     defaults = {DECISIONS: False, "qualified_human_review": None, "uncertain": []}
-    return [{k: by_id[e["id"]].get(k, defaults.get(k)) for k in (*FACTS, "uncertain")} for e in examples]
+    return [{k: by_id[e["id"]].get(k, defaults.get(k)) for k in (*LABEL_FIELDS, "uncertain")} for e in examples]

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .labels import DECISIONS, DOMAINS, REVIEW
+from .labels import DOMAINS, FLAGS, REVIEW
 from .model import COLUMNS
 
 SNIPPET_CHARS = 240
@@ -46,7 +46,7 @@ def positive_labels(result):
     pairs.append(("audience", result["audience"]))
     if result["prohibited"]:
         pairs.append(("prohibited", result["prohibited"]))
-    pairs += [(flag, True) for flag in (DECISIONS, "chatbot", "minors") if result[flag]]
+    pairs += [(flag, True) for flag in FLAGS if result[flag]]
     if result[REVIEW] is not None:
         pairs.append((REVIEW, result[REVIEW]))
     return pairs

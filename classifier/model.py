@@ -11,11 +11,11 @@ from sklearn.svm import SVC
 from sklearn.utils import check_array
 
 from .embedders import EmbeddingTransformer
-from .labels import DECISIONS, DOMAINS, LABEL_FIELDS, PROHIBITED, REVIEW
+from .labels import DECISIONS, DOMAINS, FLAGS, LABEL_FIELDS, PROHIBITED, REVIEW
 
 NONE = "none"
 ANY_PROHIBITED = "any_prohibited"
-BINARY_HEADS = DOMAINS + ("consumer", DECISIONS, "chatbot", "minors")
+BINARY_HEADS = DOMAINS + ("consumer", *FLAGS)
 # What a text says about a qualified person checking each output: that one does, that none does, or nothing.
 REVIEW_CLASSES = ("yes", "no", "unstated")
 COLUMNS = (BINARY_HEADS + tuple(f"review:{c}" for c in REVIEW_CLASSES)
@@ -28,7 +28,7 @@ def binary_targets(labels):
     """The 0/1 target of every binary head, as a dict of arrays."""
     targets = {d: np.array([d in y["domains"] for y in labels], dtype=int) for d in DOMAINS}
     targets["consumer"] = np.array([y["audience"] == "consumer" for y in labels], dtype=int)
-    for flag in (DECISIONS, "chatbot", "minors"):
+    for flag in FLAGS:
         targets[flag] = np.array([bool(y[flag]) for y in labels], dtype=int)
     return targets
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from .evaluate import SYSTEMS, prohibited_confusion
-from .labels import DOMAINS
+from .labels import DOMAINS, FLAGS
 
 _NAMES = {"embedding": "Embedding classifier", "tfidf": "TF-IDF + logistic regression", "keywords": "Keyword list"}
 
@@ -104,7 +104,7 @@ def render_real(real):
         lines.append(f"| {name} | " + " | ".join(_pct(get(real["scores"][s])) for s in systems) + " |")
     lines += ["", "| label | support | " + " | ".join(f"{n} P / R / F1" for n in names) + " |",
               "| --- | ---: | " + " | ".join("---" for _ in systems) + " |"]
-    for label in DOMAINS + ("decisions_about_individuals", "chatbot", "minors"):
+    for label in DOMAINS + FLAGS:
         cells = []
         for s in systems:
             m = real["scores"][s]["per_label"][label]

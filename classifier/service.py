@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import current_app
 from threadpoolctl import threadpool_limits
 
+from .cli import classifier_cli
 from .dataset import load_examples
 from .embedders import ModelMissingError
 from .model import UseCaseHeads
@@ -161,7 +162,7 @@ def train_and_save(config, embedder=None, force=False, progress_factory=None, ec
 
 
 def get_classifier():
-    """The app's classifier, loaded once per process.
+    """The app's classifier, loaded once per process, taking descriptions up to ``MAX_DESCRIPTION_CHARS``.
 
     :raises ModelFileError: when no usable model is saved (the pages turn this into a clear 503).
     """
@@ -173,11 +174,14 @@ def get_classifier():
             if classifier is None:
                 classifier = load_current(app.config)
                 app.extensions["classifier"] = classifier
+    # The app's one limit, so the classifier takes what the forms and the API let through.
+    classifier.max_chars = app.config["MAX_DESCRIPTION_CHARS"]
     return classifier
 
 
 def init_app(app):
-    """Optionally load the model at start-up so the first request does not wait for it."""
+    """Add the ``classifier`` command; optionally load the model at start-up so the first request does not wait."""
+    app.cli.add_command(classifier_cli)
     if app.config.get("CLASSIFIER") is not None:
         app.extensions["classifier"] = app.config["CLASSIFIER"]
     elif app.config.get("PRELOAD_MODEL"):

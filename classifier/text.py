@@ -3,7 +3,10 @@
 import re
 import unicodedata
 
-MAX_CHARS = 20_000
+from config import Config
+
+# The default limit; the app sets its classifier's from MAX_DESCRIPTION_CHARS (classifier.service).
+MAX_CHARS = Config.MAX_DESCRIPTION_CHARS
 
 
 class DescriptionError(ValueError):

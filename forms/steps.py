@@ -155,7 +155,7 @@ class FollowUpForm(FlaskForm):
 
 
 class CorrectionsForm(FlaskForm):
-    """Step 6 (review): correct what the classifier concluded."""
+    """Step 6 (confirm, key "review"): correct what the classifier concluded."""
 
     domains = MultiCheckboxField("High-risk domains", choices=options([(d, d.replace("_", " ")) for d in DOMAINS]))
     audience = RadioField("Who receives the outputs", choices=options([("consumer", "Consumers or the public"),

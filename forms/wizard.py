@@ -78,13 +78,17 @@ def followups(intake):
     return [name for name, relevant in FOLLOWUPS.items() if relevant(intake)]
 
 
+# The last step, where the submitter confirms or corrects what the service concluded, then submits. In code it
+# is the confirm step ("review" is the reviewer's work); its key stays "review" because drafts store their
+# answers and the step they are at under it, and its URL is /intake/<id>/review.
+CONFIRM = "review"
 STEPS = (
     Step("product", "Product", steps.ProductForm),
     Step("description", "Description", steps.DescriptionForm),
     Step("users", "Users and interaction", steps.UsersForm),
     Step("data", "Data and capabilities", steps.DataForm),
     Step("followups", "Follow-up questions", steps.FollowUpForm, fields=followups),
-    Step("review", "Review and submit", steps.CorrectionsForm),
+    Step(CONFIRM, "Review and submit", steps.CorrectionsForm),
 )
 BY_NAME = {step.name: step for step in STEPS}
 
@@ -142,9 +146,9 @@ def back_data(form):
 
 
 def incomplete_step(intake):
-    """The first shown step before the review whose saved answers do not validate, or None."""
+    """The first shown step before the confirm step whose saved answers do not validate, or None."""
     for step in shown_steps(intake):
-        if step.name == "review":
+        if step.name == CONFIRM:
             return None
         form = step.make_form(intake, intake.get(step.name), formdata=None, meta={"csrf": False})
         if not form.validate():
@@ -180,7 +184,7 @@ def answers(intake):
         value = saved.get(name)
         if name != "age_assurance" and value:
             facts[name] = _BOOL.get(value, value)
-    corrections = intake.get("review", {})
+    corrections = intake.get(CONFIRM, {})
     if corrections.get("audience"):
         facts["audience"] = corrections["audience"]
     if corrections.get("domains") is not None:

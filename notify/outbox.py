@@ -10,8 +10,7 @@ import logging
 import time
 
 from storage import notifications as outbox
-from storage import reviews
-from storage.cases import write_transaction
+from storage import reviews, write_transaction
 
 from . import messages, smtp
 from .sla import AWAITING_REVIEW, over

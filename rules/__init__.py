@@ -1,6 +1,7 @@
 """Policy packs, the condition language and the engine that turns a case's facts into verdicts.
 
-The app calls :func:`init_app` at start-up (a bad pack stops the start with a :class:`PackError`)
+The app calls :func:`init_app` at start-up (a bad pack stops the start with a :class:`PackError`; it also adds
+the ``policies`` command)
 and :func:`get_packs` per request; everything else is plain functions over plain dicts.
 """
 
@@ -8,7 +9,7 @@ import functools
 
 from flask import current_app, has_app_context
 
-from .engine import TIERS, assess, trace
+from .engine import TIERS, assess, assessment_day, trace
 from .facts import (
     FACT_NAMES,
     FACTS,
@@ -19,7 +20,18 @@ from .facts import (
     build_facts,
     coerce_facts,
 )
-from .packs import DEFAULT_DIR, VERDICTS, Pack, PackError, Packs, load_packs, signature
+from .packs import (
+    DEFAULT_DIR,
+    VERDICTS,
+    Pack,
+    PackError,
+    Packs,
+    UploadError,
+    check_packs,
+    load_packs,
+    save_pack,
+    signature,
+)
 from .screen import advice_possible, possible_uses
 
 __all__ = [
@@ -36,15 +48,20 @@ __all__ = [
     "Pack",
     "PackError",
     "Packs",
+    "UploadError",
     "assess",
+    "assessment_day",
     "build_facts",
+    "check_packs",
     "coerce_facts",
     "current_packs",
     "default_packs",
     "get_packs",
     "init_app",
+    "load_into",
     "load_packs",
     "possible_uses",
+    "save_pack",
     "trace",
 ]
 
@@ -56,9 +73,20 @@ def default_packs():
 
 
 def init_app(app):
-    """Load the packs in ``POLICIES_DIR`` into ``app.extensions["policies"]``.
+    """Load the packs (:func:`load_into`) and add the ``policies`` command.
 
     :raises PackError: a pack is malformed, so the app must not start.
+    """
+    from .cli import policies  # rules.cli reads get_packs from this module
+
+    load_into(app)
+    app.cli.add_command(policies)
+
+
+def load_into(app):
+    """Load the packs in ``POLICIES_DIR`` into ``app.extensions["policies"]``.
+
+    :raises PackError: a pack is malformed; the packs loaded before, if any, stay.
     """
     app.config.setdefault("POLICIES_DIR", str(DEFAULT_DIR))
     app.extensions["policies"] = load_packs(app.config["POLICIES_DIR"])
@@ -72,7 +100,7 @@ def get_packs():
     app = current_app._get_current_object()
     packs = app.extensions.get("policies")
     if packs is None:
-        init_app(app)
+        load_into(app)
         return app.extensions["policies"]
     try:
         now = signature(packs.directory)

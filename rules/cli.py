@@ -13,7 +13,7 @@ from flask.cli import AppGroup
 from . import engine, get_packs
 from .diff import REASSESS_COLUMNS, diff_packs, reassess_cases
 from .facts import FactError, coerce_facts
-from .packs import load_packs
+from .packs import check_packs, load_packs
 
 __all__ = ["policies"]
 
@@ -87,10 +87,7 @@ def check_command(paths):
     folders = [p for p in paths if p.is_dir()] or [Path(current_app.config["POLICIES_DIR"])]
     files = [p for p in paths if p.is_file()]
     for folder in folders:
-        packs = load_packs(folder, extra=files)
-        rules = sum(len(p.rules) for p in packs)
-        clauses = sum(len(p.clauses) for p in packs)
-        click.echo(f"ok: {folder}: {len(packs)} packs, {rules} rules, {clauses} clauses")
+        click.echo(check_packs(folder, extra=files))
 
 
 def _read_case(ref):

@@ -10,7 +10,7 @@ from . import conditions
 from .facts import FACT_NAMES, FactView
 from .packs import VERDICTS
 
-__all__ = ["TIERS", "VERDICTS", "assess", "trace"]
+__all__ = ["TIERS", "VERDICTS", "assess", "assessment_day", "trace"]
 
 # The overall tier is the strictest vendor verdict, renamed for people who read risk registers.
 TIERS = {
@@ -98,12 +98,21 @@ def _resolve(facts, on, packs):
 
         packs = current_packs()
     view = FactView(facts)
+    return view, _day(view, on), packs
+
+
+def assessment_day(facts, on=None):
+    """The day whose packs apply: ``on`` (a date or ISO string) when given, else the ``effective_date`` fact,
+    else today. Every assessment picks its day here."""
+    return _day(FactView(facts), on)
+
+
+def _day(view, on):
     if isinstance(on, str):
         on = datetime.date.fromisoformat(on)
     if isinstance(on, datetime.datetime):
         on = on.date()  # a datetime does not compare with the packs' dates
-    day = on or view.effective_date() or datetime.date.today()
-    return view, day, packs
+    return on or view.effective_date() or datetime.date.today()
 
 
 def assess(facts, on=None, packs=None):

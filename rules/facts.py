@@ -8,7 +8,7 @@ no prediction). An answer beats a prediction and an override beats both.
 import datetime
 from dataclasses import dataclass
 
-from classifier.labels import DECISIONS, DOMAINS, PROHIBITED, REVIEW
+from classifier.labels import DECISIONS, DOMAINS, LABEL_FIELDS, PROHIBITED, REVIEW
 
 __all__ = [
     "ACTIVITY_FACTS",
@@ -26,7 +26,8 @@ __all__ = [
 
 VENDORS = ("anthropic", "openai")
 # Facts the classifier predicts; a prediction it is unsure of sends the rules that read it to review.
-CLASSIFIER_FACTS = ("domains", "audience", DECISIONS, "prohibited", "chatbot", "minors")
+# Every label but qualified human review, which is read only where the text states it (never "unsure").
+CLASSIFIER_FACTS = tuple(name for name in LABEL_FIELDS if name != REVIEW)
 PROBABILITY_FACTS = (
     "domain_probabilities",
     "audience_probability",

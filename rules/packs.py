@@ -6,8 +6,12 @@ A pack is one TOML file per vendor policy version (``kind = "policy"``) or notic
 
 import datetime
 import itertools
+import os
+import re
+import secrets
+import tempfile
 from dataclasses import replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .facts import VENDORS
 from .schema import (
@@ -30,11 +34,17 @@ __all__ = [
     "Packs",
     "Rule",
     "Safeguard",
+    "UploadError",
+    "check_packs",
     "load_packs",
+    "save_pack",
     "signature",
 ]
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "data" / "policies"
+# Real packs are a few kilobytes; anything near this is a mistake, and parsing it would tie up a worker.
+MAX_PACK_BYTES = 256 * 1024
+PACK_FILE = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}\.toml$")
 
 
 class Packs:
@@ -171,3 +181,64 @@ def load_packs(directory=None, extra=()):
     packs = [_resolve(pack, parsed) for pack in parsed.values()]
     _check_cited(packs)
     return Packs(packs, directory, sig)
+
+
+def check_packs(directory, extra=()):
+    """Validate the packs in ``directory`` (with ``extra`` files) and say what they hold, as
+    ``flask policies check`` and the admin page show it.
+
+    :raises PackError: as :func:`load_packs`.
+    """
+    packs = load_packs(directory, extra=extra)
+    rule_count = sum(len(p.rules) for p in packs)
+    clause_count = sum(len(p.clauses) for p in packs)
+    return f"ok: {directory}: {len(packs)} packs, {rule_count} rules, {clause_count} clauses"
+
+
+class UploadError(ValueError):
+    """An uploaded pack was refused; nothing was written."""
+
+    status = 400
+
+
+def save_pack(upload, directory, loaded):
+    """Validate an uploaded pack together with the loaded ones, then write it into ``directory`` atomically.
+
+    :param upload: a werkzeug ``FileStorage`` (its ``filename`` and ``stream``).
+    :param loaded: the :class:`Packs` in use; an id among them is refused.
+    :returns: ``(pack id, file contents)``.
+    :raises UploadError: a bad name or size, an id already taken, a pack the loader refuses, or an unwritable folder.
+    """
+    name = PurePosixPath((upload.filename or "").replace("\\", "/")).name
+    if not PACK_FILE.match(name):
+        raise UploadError("Name the file after its pack id, in lower case, e.g. openai-2026-01-01.toml.")
+    data = upload.stream.read(MAX_PACK_BYTES + 1)
+    if len(data) > MAX_PACK_BYTES:
+        raise UploadError(f"A pack file may have at most {MAX_PACK_BYTES // 1024} KB.")
+    pack_id, directory = name.removesuffix(".toml"), Path(directory)
+    target = directory / name
+    if pack_id in loaded or target.exists():
+        raise UploadError(f"A pack with the id {pack_id} already exists; packs are never replaced, add a new one.")
+    with tempfile.TemporaryDirectory() as tmp:
+        candidate = Path(tmp) / name
+        candidate.write_bytes(data)
+        try:
+            load_packs(directory, extra=[candidate])
+        except PackError as exc:
+            raise UploadError(exc.message) from None
+    # Written under a name the loader does not read, then linked into place: a reader never sees half a
+    # file, and a pack that appeared meanwhile under the same name is not overwritten.
+    part = directory / f".{pack_id}.{secrets.token_hex(4)}.part"
+    try:
+        with open(part, "xb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.link(part, target)
+    except FileExistsError:
+        raise UploadError(f"A pack with the id {pack_id} already exists.") from None
+    except OSError as exc:
+        raise UploadError(f"Cannot write to {directory}: {exc.strerror}.") from None
+    finally:
+        part.unlink(missing_ok=True)
+    return pack_id, data

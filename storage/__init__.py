@@ -1,7 +1,10 @@
 """The SQLite database: one connection per request, schema through migrations."""
 
 import contextlib
+import json
+import logging
 import os
+import sqlite3
 
 import click
 import sqlite_utils
@@ -10,7 +13,9 @@ from flask.cli import with_appcontext
 
 from .migrations import migrations
 
-__all__ = ["get_db", "init_app", "open_db", "migrate"]
+__all__ = ["after_commit", "get_db", "init_app", "json_column", "migrate", "open_db", "write_transaction"]
+
+log = logging.getLogger(__name__)
 
 
 def open_db(path):
@@ -33,6 +38,45 @@ def migrate(db):
     pending = [m.name for m in migrations.pending(db)]
     migrations.apply(db)
     return pending
+
+
+@contextlib.contextmanager
+def write_transaction(db):
+    """A transaction that takes the write lock at once, so what it reads stays true until it commits."""
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.conn.rollback()
+        db.__dict__.pop("_after_commit", None)
+        raise
+    db.execute("COMMIT")
+    # Work that must follow the commit, outside the lock (e.g. fanning a state change out to webhooks).
+    for callback in db.__dict__.pop("_after_commit", []):
+        try:
+            callback(db)
+        except sqlite3.Error:
+            # The change is committed; the delivery worker fans out what is left on its next pass.
+            log.warning("after-commit step %s failed; left to the delivery worker", callback.__name__, exc_info=True)
+
+
+def after_commit(db, callback):
+    """Run ``callback(db)`` once the outermost write transaction on ``db`` has committed."""
+    pending = db.__dict__.setdefault("_after_commit", [])
+    if callback not in pending:
+        pending.append(callback)
+
+
+def json_column(text, default=None):
+    """The value a JSON column holds: ``default`` when it is empty or not valid JSON."""
+    try:
+        return json.loads(text) if text else default
+    except ValueError:
+        return default
 
 
 def get_db():

@@ -11,9 +11,7 @@ head's hash so it can be kept elsewhere (a ticket, a log) and compared later.
 import hashlib
 import json
 
-import click
-from flask.cli import with_appcontext
-
+from . import write_transaction
 from .clock import now_iso
 
 GENESIS = "0" * 64
@@ -56,8 +54,6 @@ def head(db):
 
 def record_now(db, actor, action, case_id=None, before=None, after=None):
     """Append one audit row in a write transaction of its own (for actions outside any other transaction)."""
-    from .cases import write_transaction
-
     with write_transaction(db):
         record(db, actor, action, case_id, before, after)
 
@@ -92,11 +88,6 @@ def _check_head(recorded, last):
     return []
 
 
-@click.group("audit")
-def audit_cli():
-    """Inspect the audit trail."""
-
-
 def check_anchor(db, expected):
     """Problems when the trail does not reach the head hash ``expected``, recorded outside the database.
 
@@ -109,27 +100,3 @@ def check_anchor(db, expected):
         return [f"no audit row has the expected head hash {expected}: the trail was rewritten or is from "
                 "another database"]
     return []
-
-
-@audit_cli.command("verify")
-@click.option("--expect-head", metavar="HASH",
-              help="A head hash recorded earlier outside the database (admin page, a ticket); the trail must "
-                   "still contain it.")
-@with_appcontext
-def verify_command(expect_head):
-    """Check that no audit row was edited or deleted; exits 1 when one was."""
-    from . import get_db
-
-    db = get_db()
-    if "audit" not in db.table_names():
-        raise click.ClickException("There is no audit table yet: run `flask init-db` first.")
-    problems = verify(db)
-    if expect_head:
-        problems += check_anchor(db, expect_head)
-    if problems:
-        for problem in problems:
-            click.echo(problem, err=True)
-        raise SystemExit(1)
-    current = head(db)
-    anchor = f"; head {current['hash']}" if current else ""
-    click.echo(f"Audit trail intact: {db['audit'].count} rows{anchor}.")

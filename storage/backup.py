@@ -11,13 +11,8 @@ import os
 import sqlite3
 from pathlib import Path
 
-import click
-from flask import current_app
-from flask.cli import AppGroup
-
+from . import migrate, open_db
 from .migrations import migrations
-
-db_cli = AppGroup("db", help="Back up and restore the database.")
 
 
 class BackupError(ValueError):
@@ -99,8 +94,6 @@ def restore(path, target_path, force=False):
     :param force: replace a database that already holds cases (otherwise only a fresh one is replaced).
     :raises BackupError: the backup fails :func:`check_restorable`, or the target holds cases without ``force``.
     """
-    from . import migrate, open_db
-
     check_restorable(path)
     target = Path(target_path)
     if target.exists() and not force:
@@ -121,27 +114,3 @@ def restore(path, target_path, force=False):
         return migrate(db)
     finally:
         db.close()
-
-
-@db_cli.command("backup")
-@click.argument("path", type=click.Path(dir_okay=False))
-def backup_command(path):
-    """Copy the database to PATH while the service runs (a consistent snapshot, checked)."""
-    try:
-        target = backup(current_app.config["DATABASE"], path)
-    except (BackupError, sqlite3.Error, OSError) as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"Backed up {current_app.config['DATABASE']} to {target}.")
-
-
-@db_cli.command("restore")
-@click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--force", is_flag=True, help="Replace a database that already holds cases (stop the service first).")
-def restore_command(path, force):
-    """Restore the database from the backup at PATH, after checking it; then run `flask audit verify`."""
-    try:
-        applied = restore(path, current_app.config["DATABASE"], force)
-    except (BackupError, sqlite3.Error, OSError) as exc:
-        raise click.ClickException(str(exc)) from None
-    extra = f"; applied migrations {', '.join(applied)}" if applied else ""
-    click.echo(f"Restored {current_app.config['DATABASE']} from {path}{extra}.")

@@ -7,17 +7,14 @@ webhook's delivery row right after the commit (storage/webhooks.py).
 
 import base64
 import binascii
-import contextlib
 import json
-import logging
 import sqlite3
 
-from . import audit, notifications, webhooks
+from . import audit, json_column, notifications, webhooks, write_transaction
 from .clock import now_iso
 from .masking import mask
 from .users import get_user_by_email
 
-log = logging.getLogger(__name__)
 STATES = ("draft", "submitted", "in_review", "approved", "rejected", "changes_requested")
 TRANSITIONS = {
     "draft": ("submitted",),
@@ -25,7 +22,6 @@ TRANSITIONS = {
     "in_review": ("approved", "rejected", "changes_requested"),
     "changes_requested": ("submitted",),
 }
-API_PREFIX = "/api/v1"
 EVENT = "case.state_changed"
 _JSON_COLUMNS = ("classification", "answers", "facts", "assessment")
 # Columns a state change may set that the audit row repeats (the rest is in the case itself).
@@ -70,55 +66,29 @@ class BadCursor(CaseError):
     field = "cursor"
 
 
-@contextlib.contextmanager
-def write_transaction(db):
-    """A transaction that takes the write lock at once, so what it reads stays true until it commits."""
-    if db.conn.in_transaction:
-        with db.atomic():
-            yield db
-        return
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        db.conn.rollback()
-        db.__dict__.pop("_after_commit", None)
-        raise
-    db.execute("COMMIT")
-    # Work that must follow the commit, outside the lock (e.g. fanning a state change out to webhooks).
-    for callback in db.__dict__.pop("_after_commit", []):
-        try:
-            callback(db)
-        except sqlite3.Error:
-            # The change is committed; the delivery worker fans out what is left on its next pass.
-            log.warning("after-commit step %s failed; left to the delivery worker", callback.__name__, exc_info=True)
+# What a webhook event adds to the case it carries, set by the API (see :func:`describe_cases_with`): storage
+# keeps data, the API owns its URLs.
+_event_extras = None
 
 
-def links(case_id):
-    """Where the API serves a case and its comments."""
-    base = f"{API_PREFIX}/cases/{case_id}"
-    return {"self": base, "comments": f"{base}/comments"}
-
-
-def _loads(text):
-    try:
-        return json.loads(text) if text else None
-    except ValueError:
-        return None
+def describe_cases_with(extras):
+    """Have each webhook event's case carry ``extras(case_id)`` too (the API's links), so receivers get the
+    case as the API serves it."""
+    global _event_extras
+    _event_extras = extras
 
 
 def _public(row, comments=None, history=None):
     case = {k: row.get(k) for k in ("id", "external_ref", "title", "description", "state", "submitter_email",
                                     "source", "created_at", "updated_at")}
     for column in _JSON_COLUMNS:
-        case[column] = _loads(row.get(column))
+        case[column] = json_column(row.get(column))
     assessment = case["assessment"]
     case["risk_tier"] = assessment.get("tier") if isinstance(assessment, dict) else None
     if comments is not None:
         case["comments"] = comments
     if history is not None:
         case["history"] = history
-    case["links"] = links(row["id"])
     return case
 
 
@@ -134,12 +104,38 @@ def get_case(db, case_id):
     return _public(rows[0], comments, history)
 
 
+def get_record(db, case_id):
+    """Everything about a case for the web pages: the API view plus wizard, review and audit data, or None."""
+    case = get_case(db, case_id)
+    if case is None:
+        return None
+    row = db["cases"].get(case_id)
+    case.update({
+        "intake": json_column(row.get("intake"), {}), "step": row.get("step"), "version": row.get("version") or 0,
+        "submitter_id": row.get("submitter_id"), "assignee_email": row.get("assignee_email"),
+        "decision": json_column(row.get("decision")), "overrides": json_column(row.get("overrides"), {}),
+        "submitted_at": row.get("submitted_at"), "audit": audit.entries(db, case_id),
+    })
+    return case
+
+
+def list_for_submitter(db, user_id):
+    """A submitter's cases, newest change first."""
+    return list(db.query("select id, title, state, step, created_at, updated_at from cases "
+                         "where submitter_id = ? order by updated_at desc, id desc", [user_id]))
+
+
 def _record_change(db, case_id, from_state, to_state, actor, note, at):
     db["case_history"].insert({"case_id": case_id, "from_state": from_state, "to_state": to_state,
                                "actor": actor, "note": note, "at": at})
     webhooks.record_event(db, case_id, EVENT, {"from_state": from_state, "to_state": to_state, "actor": actor,
-                                          "note": note, "at": at, "case": get_case(db, case_id)})
+                                          "note": note, "at": at, "case": _event_case(db, case_id)})
     notifications.record_state_change(db, case_id, to_state, actor)
+
+
+def _event_case(db, case_id):
+    case = get_case(db, case_id)
+    return {**case, **_event_extras(case_id)} if _event_extras else case
 
 
 def find_idempotent(db, token_id, key, request_hash):
@@ -226,7 +222,7 @@ def set_state(db, case_id, new_state, actor, note=None, version=None, changes=No
         # Column names come from our callers' code, never from input; every value is bound.
         db.execute(f"update cases set state = ?, updated_at = ?, version = coalesce(version, 0) + 1{sets} "
                    "where id = ?", [new_state, now, *extra.values(), case_id])  # nosec B608
-        audited = {k: _loads(v) if k == "decision" else v for k, v in extra.items() if k in AUDITED_COLUMNS}
+        audited = {k: json_column(v) if k == "decision" else v for k, v in extra.items() if k in AUDITED_COLUMNS}
         audit.record(db, actor, "state", case_id, {"state": old}, {"state": new_state, "note": note, **audited})
         _record_change(db, case_id, old, new_state, actor, note, now)
     return get_case(db, case_id)
@@ -329,5 +325,5 @@ def list_cases(db, state=None, external_ref=None, updated_since=None, cursor=Non
     for row in rows:
         case = _public(row)
         summaries.append({k: case[k] for k in ("id", "external_ref", "title", "state", "risk_tier",
-                                               "created_at", "updated_at", "links")})
+                                               "created_at", "updated_at")})
     return summaries, encode_cursor(rows[-1]) if more else None

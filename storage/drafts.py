@@ -1,4 +1,4 @@
-"""Cases as the web pages see them: the wizard's drafts, a submitter's list, the full record of a case.
+"""The wizard's drafts: a case's answers saved step by step until the submitter submits them.
 
 A draft is a ``cases`` row in state ``draft`` whose ``intake`` column holds the raw answers of each wizard
 step, so a closed tab loses nothing. The same row becomes the submitted case: submitting twice cannot
@@ -7,20 +7,13 @@ create a second one.
 
 import json
 
-from . import audit
-from .cases import CaseNotFound, TransitionError, get_case, set_state, write_transaction
+from . import audit, json_column, write_transaction
+from .cases import CaseNotFound, TransitionError, set_state
 from .clock import now_iso
 from .masking import mask
 
 # States in which the submitter may edit the answers.
 EDITABLE = ("draft", "changes_requested")
-
-
-def _loads(text, default=None):
-    try:
-        return json.loads(text) if text else default
-    except ValueError:
-        return default
 
 
 # Free-text fields, masked before they reach the database; structured ones (the owner's e-mail) are kept.
@@ -60,7 +53,7 @@ def create_draft(db, user, step, step_data, next_step, key=None):
 def save_step(db, case_id, step, step_data, next_step, actor=None):
     """Store one step's answers on an editable case and remember where the user goes next.
 
-    Edits of a case sent back for changes, and the submitter's corrections of the predictions (the review
+    Edits of a case sent back for changes, and the submitter's corrections of the predictions (the confirm
     step), are audited: they change what a reviewer already saw or what the verdict rests on.
 
     :raises CaseNotFound: no such case.
@@ -74,9 +67,10 @@ def save_step(db, case_id, step, step_data, next_step, actor=None):
             raise CaseNotFound(f"No case {case_id}.")
         if rows[0]["state"] not in EDITABLE:
             raise TransitionError(f"This case is {rows[0]['state']}; its answers can no longer be changed.")
-        intake = _loads(rows[0]["intake"], {})
+        intake = json_column(rows[0]["intake"], {})
         previous = intake.get(step)
         intake[step] = cleaned
+        # The wizard's confirm step, stored under the key "review" (forms/wizard.py CONFIRM).
         corrected = step == "review" and any(v is not None for v in cleaned.values())
         if actor and previous != cleaned and (rows[0]["state"] == "changes_requested" or corrected):
             audit.record(db, actor, "edit_answers", case_id, {"step": step, "answers": previous},
@@ -105,24 +99,3 @@ def submit(db, case_id, actor, fields):
         if rows[0]["state"] not in EDITABLE:
             raise TransitionError("This case was already submitted.")
         return set_state(db, case_id, "submitted", actor, changes=columns)
-
-
-def get_record(db, case_id):
-    """Everything about a case for the web pages: the API view plus wizard, review and audit data, or None."""
-    case = get_case(db, case_id)
-    if case is None:
-        return None
-    row = db["cases"].get(case_id)
-    case.update({
-        "intake": _loads(row.get("intake"), {}), "step": row.get("step"), "version": row.get("version") or 0,
-        "submitter_id": row.get("submitter_id"), "assignee_email": row.get("assignee_email"),
-        "decision": _loads(row.get("decision")), "overrides": _loads(row.get("overrides"), {}),
-        "submitted_at": row.get("submitted_at"), "audit": audit.entries(db, case_id),
-    })
-    return case
-
-
-def list_for_submitter(db, user_id):
-    """A submitter's cases, newest change first."""
-    return list(db.query("select id, title, state, step, created_at, updated_at from cases "
-                         "where submitter_id = ? order by updated_at desc, id desc", [user_id]))

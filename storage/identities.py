@@ -7,7 +7,7 @@ account or role it creates or changes, is written to the audit trail in one tran
 
 import secrets
 
-from . import audit
+from . import audit, write_transaction
 from .users import ROLES, create_user, end_sessions, get_user, get_user_by_email
 
 # ROLES runs from least to most trusted: someone in both a reviewers' and an admins' group is an admin.
@@ -99,8 +99,6 @@ def sign_in(db, claims, *, issuer, email_verified_claim, auto_create, role_claim
         raise SignInRefused("email_unverified",
                             f"The provider has not verified the e-mail address {email}, so it cannot be matched "
                             "to an account here. Verify it with your provider, then sign in again.", email)
-    from .cases import write_transaction
-
     with write_transaction(db):
         user = get_user_by_email(db, email)
         if user is None:

@@ -6,14 +6,13 @@ digests, so the table keeps no typed e-mail addresses. Rows are pruned once thei
 """
 
 import dataclasses
-import datetime
 import hashlib
 import math
 
-from . import clock
-from .cases import write_transaction
+from . import clock, write_transaction
 
-SCOPES = ("email", "address")
+# What a failure counter is kept per (the column is still named scope); API token scopes are storage.tokens.SCOPES.
+KEY_KINDS = ("email", "address")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,11 +39,6 @@ class Limits:
         return self.max_failures if scope == "email" else self.max_failures_per_address
 
 
-def now_ts():
-    """The app clock as seconds since the epoch."""
-    return datetime.datetime.fromisoformat(clock.now_iso()).timestamp()
-
-
 def _digest(scope, value):
     # E-mails compare case-insensitively, as at sign-in; addresses are taken as given.
     value = (value or "").strip().lower() if scope == "email" else (value or "")
@@ -57,7 +51,7 @@ def _keys(email, address):
 
 def locked_for(db, email, address, now=None):
     """Seconds until ``email`` and ``address`` may try again (rounded up); 0 when neither is locked."""
-    now = now_ts() if now is None else now
+    now = clock.now_ts() if now is None else now
     keys = _keys(email, address)
     rows = list(db.query(
         "select max(locked_until) as until from login_attempts "
@@ -72,7 +66,7 @@ def record_failure(db, email, address, limits, now=None):
 
     :return: seconds until either may try again; 0 when this failure did not lock them.
     """
-    now = now_ts() if now is None else now
+    now = clock.now_ts() if now is None else now
     with write_transaction(db):
         for scope, key in _keys(email, address).items():
             _count(db, scope, key, limits, now)
@@ -91,7 +85,7 @@ def reserve(db, email, address, limits, now=None):
     that then succeeds takes its count back with :func:`forgive`.
     :return: seconds until either may try again; 0 when this attempt may check its password.
     """
-    now = now_ts() if now is None else now
+    now = clock.now_ts() if now is None else now
     with write_transaction(db):
         wait = locked_for(db, email, address, now)
         if wait:

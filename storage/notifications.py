@@ -9,11 +9,10 @@ backoff like webhook deliveries.
 """
 
 import json
-import time
 
-from . import audit
-from .clock import now_iso
-from .webhooks import after_commit, backoff_seconds
+from . import after_commit, audit, write_transaction
+from .clock import now_iso, now_ts
+from .webhooks import backoff_seconds
 
 STATUSES = ("pending", "sent", "failed")
 # What each event kind tells, and to whom (notify/outbox.py picks the people).
@@ -42,7 +41,7 @@ def record_event(db, case_id, kind, data, now=None):
         return None
     table = db["notification_events"]
     table.insert({"case_id": case_id, "kind": kind, "data": json.dumps(data, sort_keys=True),
-                  "created_ts": time.time() if now is None else now, "fanned_out": 0})
+                  "created_ts": now_ts() if now is None else now, "fanned_out": 0})
     after_commit(db, fan_out_now)
     return table.last_pk
 
@@ -75,7 +74,7 @@ def mark_fanned_out(db, event_id):
 
 def enqueue(db, key, kind, case_id, recipient, subject, body, message_id, now=None):
     """Queue one e-mail unless one with ``key`` exists; returns True when queued."""
-    now = time.time() if now is None else now
+    now = now_ts() if now is None else now
     cursor = db.execute(
         "insert or ignore into notifications (key, kind, case_id, recipient, subject, body, message_id, status, "
         "attempts, created_ts, next_attempt_ts) values (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
@@ -85,9 +84,7 @@ def enqueue(db, key, kind, case_id, recipient, subject, body, message_id, now=No
 
 def claim_due(db, now=None, limit=20, lease_seconds=60):
     """Lease up to ``limit`` due e-mails, oldest first; a sender that dies leaves them to the next lease."""
-    now = time.time() if now is None else now
-    from .cases import write_transaction
-
+    now = now_ts() if now is None else now
     with write_transaction(db):
         rows = list(db.query("select * from notifications where status = 'pending' and next_attempt_ts <= :now "
                              "and (locked_until is null or locked_until < :now) order by id limit :limit",
@@ -104,7 +101,7 @@ def record_attempt(db, row, error=None, permanent=False, now=None, base=30.0, ca
     server refused the address) or the e-mail is ``give_up_seconds`` old: then it is marked failed.
     :return: the row's new status.
     """
-    now = time.time() if now is None else now
+    now = now_ts() if now is None else now
     attempts = row["attempts"] + 1
     if error is None:
         status, next_ts = "sent", None
@@ -112,8 +109,6 @@ def record_attempt(db, row, error=None, permanent=False, now=None, base=30.0, ca
         status, next_ts = "failed", None
     else:
         status, next_ts = "pending", now + backoff_seconds(attempts, base, cap)
-    from .cases import write_transaction
-
     with write_transaction(db):
         db.execute("update notifications set status = ?, attempts = ?, next_attempt_ts = coalesce(?, next_attempt_ts),"
                    " locked_until = null, sent_ts = ?, last_error = ? where id = ? and status = 'pending'",
@@ -135,8 +130,6 @@ def get_settings(db, user_id):
 
 def save_settings(db, user_id, actor, choices):
     """Store which optional e-mails the user gets; kinds not in ``choices`` keep their setting."""
-    from .cases import write_transaction
-
     with write_transaction(db):
         before = get_settings(db, user_id)
         after = {**before, **{k: bool(v) for k, v in choices.items() if k in OPTIONAL}}

@@ -5,11 +5,10 @@ seen by all of them. Limits are written as Flask-Limiter writes them ("300 per m
 """
 
 import math
-import time
 
 from limits import parse
 
-from .cases import write_transaction
+from . import clock, write_transaction
 
 # Counters whose window ended this long ago are deleted when a new window starts.
 KEEP_SECONDS = 86400
@@ -39,7 +38,7 @@ def hit(db, key, limit, now=None):
     if not limit:
         return 0
     amount, seconds = parse_limit(limit)
-    now = time.time() if now is None else now
+    now = clock.now_ts() if now is None else now
     window = math.floor(now / seconds) * seconds
     with write_transaction(db):
         db.execute(

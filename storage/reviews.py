@@ -8,11 +8,10 @@ import datetime
 import json
 import statistics
 
-import rules
 from classifier.labels import DECISIONS, LABEL_FIELDS
 
-from . import audit
-from .cases import CaseError, CaseNotFound, TransitionError, check_version, set_state, write_transaction
+from . import audit, clock, write_transaction
+from .cases import CaseError, CaseNotFound, TransitionError, check_version, set_state
 from .clock import now_iso
 from .masking import mask
 
@@ -47,7 +46,7 @@ def queue(db, state=None, domain=None, verdict=None, vendor=None, older_than=Non
     sql = ("select id, title, external_ref, state, submitter_email, assignee_email, submitted_at, created_at, "
            "assessment, facts, decision "
            f"from cases where {' and '.join(where)} order by coalesce(submitted_at, created_at), id")  # nosec B608
-    now = now or datetime.datetime.now(datetime.UTC)
+    now = now or clock.now()
     items = []
     for row in db.query(sql, args):
         assessment = json.loads(row.pop("assessment") or "{}")
@@ -135,11 +134,14 @@ def decide(db, case_id, new_state, reviewer_email, version, note=None, condition
                          changes={"decision": json.dumps(decision)})
 
 
-def override_fact(db, case_id, fact, value, reason, reviewer_email, version, *, reviewer_id=None, admin=False,
-                  allow_self_review=False):
+def override_fact(db, case_id, fact, value, reason, reviewer_email, version, *, reassess, reviewer_id=None,
+                  admin=False, allow_self_review=False):
     """Override one fact, re-run the rules and keep the correction as a labelled example.
 
-    :raises rules.FactError: the fact cannot be overridden or the value is not one it may take.
+    :param reassess: ``reassess(classification, answers, overrides) -> (facts, assessment)``, i.e.
+        :func:`assessment.reassess`: storage keeps the new assessment, it does not make it.
+    :raises assessment.AssessmentError: from ``reassess``: the fact cannot be overridden or the value is not
+        one it may take.
     :raises DutiesError: as :func:`assign`.
     """
     reason = mask(reason)
@@ -151,10 +153,8 @@ def override_fact(db, case_id, fact, value, reason, reviewer_email, version, *, 
         overrides[fact] = {"value": value, "reason": reason, "by": reviewer_email}
         classification = json.loads(row["classification"] or "null")
         answers = json.loads(row["answers"] or "{}")
-        facts = rules.build_facts(classification, answers, overrides)
+        facts, assessment = reassess(classification, answers, overrides)
         old_facts = json.loads(row["facts"] or "{}")
-        answers_date = answers.get("effective_date")
-        assessment = rules.assess(facts, on=answers_date or datetime.date.today(), packs=rules.get_packs())
         before = old_facts.get(fact, {}).get("value")
         db.execute("update cases set overrides = ?, facts = ?, assessment = ?, version = version + 1, "
                    "updated_at = ? where id = ?",
@@ -248,20 +248,17 @@ def _taken_up(cases, overridden):
     return [c for c in cases if c["state"] != "submitted" or c.get("assignee_email") or c["id"] in overridden]
 
 
-LABELS = LABEL_FIELDS
-
-
 def fact_disagreement(cases, db):
     """How often reviewers disagreed with each predicted fact: cases with it overridden / cases taken up.
 
     :param cases: rows from :func:`queue` (already filtered).
-    :return: ``{"reviewed": n, "facts": [{"fact", "overridden", "rate"}, ...]}`` in :data:`LABELS` order; a
+    :return: ``{"reviewed": n, "facts": [{"fact", "overridden", "rate"}, ...]}`` in :data:`LABEL_FIELDS` order; a
         rate is None while no case was taken up.
     """
     pairs = {(row["case_id"], row["fact"]) for row in _overrides(db, cases)}
     reviewed = len(_taken_up(cases, {case_id for case_id, _ in pairs}))
     facts = []
-    for name in LABELS:
+    for name in LABEL_FIELDS:
         count = sum(1 for _, fact in pairs if fact == name)
         facts.append({"fact": name, "overridden": count, "rate": count / reviewed if reviewed else None})
     return {"reviewed": reviewed, "facts": facts}
@@ -274,15 +271,15 @@ def labelled_examples(db):
     the label the classifier should have predicted. Only overrides of a predicted fact count: a case where a
     reviewer changed, say, the vendors holds no correction of the classifier, only its own predictions.
     """
-    marks = ", ".join("?" for _ in LABELS)
+    marks = ", ".join("?" for _ in LABEL_FIELDS)
     # Only fixed SQL and "?" placeholders are formatted in; every value is bound.
     rows = db.query("select id, description, facts from cases where id in "  # nosec B608
-                    f"(select case_id from fact_overrides where fact in ({marks})) order by id", list(LABELS))
+                    f"(select case_id from fact_overrides where fact in ({marks})) order by id", list(LABEL_FIELDS))
     examples = []
     for row in rows:
         facts = json.loads(row["facts"] or "{}")
         example = {"id": f"case-{row['id']}", "text": row["description"], "source": "case"}
-        example.update({name: facts.get(name, {}).get("value") for name in LABELS})
+        example.update({name: facts.get(name, {}).get("value") for name in LABEL_FIELDS})
         # Cases assessed before this fact was predicted hold no value for it; the rules read it as false.
         example[DECISIONS] = bool(example[DECISIONS])
         examples.append(example)

@@ -4,6 +4,7 @@ import datetime
 import hashlib
 import secrets
 
+from . import audit, clock, write_transaction
 from .clock import now_iso
 
 SCOPES = ("classify", "cases:read", "cases:write", "webhooks")
@@ -56,9 +57,6 @@ def create_token(db, name, scopes, own_cases=False, actor="cli"):
         raise TokenError("A token needs a name.")
     scopes = parse_scopes(scopes)
     token = PREFIX + secrets.token_urlsafe(32)
-    from . import audit
-    from .cases import write_transaction
-
     with write_transaction(db):
         table = db["api_tokens"]
         table.insert({"name": name, "prefix": token[:12], "token_hash": hash_token(token),
@@ -79,7 +77,7 @@ def find_token(db, token):
 def touch(db, record):
     """Note that ``record`` was used, at most once a minute."""
     last = record.get("last_used_at")
-    now = datetime.datetime.now(datetime.UTC)
+    now = clock.now()
     if last and (now - datetime.datetime.fromisoformat(last)).total_seconds() < TOUCH_SECONDS:
         return
     db.execute("update api_tokens set last_used_at = ? where id = ?", [now.isoformat(timespec="seconds"),
@@ -104,8 +102,6 @@ def revoke_token(db, id_or_name, actor="cli"):
     where, args = "name = ?", [str(id_or_name)]
     if str(id_or_name).isdigit():
         where, args = "(id = ? or name = ?)", [int(id_or_name), str(id_or_name)]
-    from .cases import write_transaction
-
     now = now_iso()
     with write_transaction(db):
         # ``where`` is one of the two fixed clauses above; the id or name is bound.
@@ -122,15 +118,13 @@ def revoke_token(db, id_or_name, actor="cli"):
                    f"'pending' and webhook_id in (select id from webhooks where token_id in ({marks}))", ids)
         db.execute(f"update webhooks set active = 0, disabled_at = ? where active = 1 and token_id in ({marks})",  # nosec B608
                    [now, *ids])
-        from . import audit
-
         audit.record(db, actor, "revoke_token", after={"ids": ids})
     return len(ids)
 
 
 def count_use(db, token_id, endpoint):
     """Add one to the token's counter for ``endpoint`` today: all that POST /classify stores."""
-    day = datetime.datetime.now(datetime.UTC).date().isoformat()
+    day = clock.now().date().isoformat()
     # A counter is not worth an fsync per request: in WAL mode NORMAL still never corrupts the database,
     # it only may lose the last few increments on power loss. The setting lasts for this connection.
     db.execute("PRAGMA synchronous = NORMAL")
@@ -143,7 +137,7 @@ def count_use(db, token_id, endpoint):
 
 def used_today(db, token_id, endpoints):
     """How many requests the token made today (UTC) to ``endpoints``, as counted by :func:`count_use`."""
-    day = datetime.datetime.now(datetime.UTC).date().isoformat()
+    day = clock.now().date().isoformat()
     marks = ", ".join("?" for _ in endpoints)
     # Only "?" placeholders are formatted in; every value is bound.
     return db.execute(f"select coalesce(sum(count), 0) from api_usage where token_id = ? and day = ? "  # nosec B608

@@ -5,7 +5,7 @@ import secrets
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import audit
+from . import audit, write_transaction
 from .clock import now_iso
 
 ROLES = ("submitter", "reviewer", "admin")
@@ -115,13 +115,6 @@ def list_users(db):
     return [_public(row) for row in db["users"].rows_where(order_by="email")]
 
 
-def _transaction(db):
-    # storage.cases imports this module, so its transaction helper is imported on first use.
-    from .cases import write_transaction
-
-    return write_transaction(db)
-
-
 def _summary(user):
     """What an audit row keeps of a user: never the password hash."""
     return {"id": user["id"], "email": user["email"], "name": user["name"], "role": user["role"],
@@ -154,7 +147,7 @@ def add_user(db, actor, email, password, role, name=""):
     :param actor: the acting user (a dict with ``email``).
     :raises UserError: as :func:`create_user`.
     """
-    with _transaction(db):
+    with write_transaction(db):
         user = create_user(db, email, password, role, name)
         audit.record(db, actor["email"], "create_user", before=None, after=_summary(user))
     return user
@@ -170,7 +163,7 @@ def change_role(db, actor, user_id, role):
         raise UserError(f"Unknown role {role!r}: choose one of {', '.join(ROLES)}.", "role")
     # The write lock is taken before the admin count is read, so two admins demoting each other at
     # once cannot both succeed.
-    with _transaction(db):
+    with write_transaction(db):
         user = _target(db, user_id)
         if user["role"] == role:
             return user
@@ -189,7 +182,7 @@ def set_active(db, actor, user_id, active):
     :raises UserError: no such user.
     :raises UserConflict: deactivating oneself or the last active admin.
     """
-    with _transaction(db):
+    with write_transaction(db):
         user = _target(db, user_id)
         if bool(user["active"]) == bool(active):
             return user
@@ -208,7 +201,7 @@ def reset_password(db, actor, user_id, password):
 
     :raises UserError: no such user or a password that is too short.
     """
-    with _transaction(db):
+    with write_transaction(db):
         user = _target(db, user_id)
         set_password(db, user["email"], password)
         audit.record(db, actor["email"], "set_password", before=None, after={"id": user["id"], "email": user["email"]})

@@ -20,6 +20,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from . import write_transaction
+
 PREFIX = "whsec_"
 # Marks a sealed value; a stored secret without it is plaintext from before sealing.
 SEALED = "fernet:"
@@ -97,8 +99,6 @@ def seal_stored(db, key):
 
     ``secure_delete`` makes SQLite overwrite the plaintext it frees instead of leaving it in the file.
     """
-    from .cases import write_transaction
-
     # Read first: the delivery worker calls this every pass, and the write lock is taken only when needed.
     if not db.execute("select 1 from webhooks where secret not like ? limit 1", [SEALED + "%"]).fetchall():
         return 0

@@ -7,13 +7,11 @@ backoff until the row is older than the give-up age. Rows of one webhook and cas
 waits while an earlier one of the same case is still pending.
 """
 
-import datetime
 import json
-import time
 import uuid
 
-from . import audit
-from .clock import now_iso
+from . import after_commit, audit, write_transaction
+from .clock import iso, now_iso, now_ts
 from .webhook_secrets import SecretFormatError, SecretUnreadable, check_secret, new_secret, seal, unseal, whsec
 
 STATUSES = ("pending", "delivered", "failed", "cancelled")
@@ -35,15 +33,8 @@ class WebhookNotFound(WebhookError):
     status = 404
 
 
-def _iso(ts):
-    if ts is None:
-        return None
-    return datetime.datetime.fromtimestamp(ts, datetime.UTC).isoformat(timespec="seconds")
-
-
 def _public(row, secret=None):
-    hook = {"id": row["id"], "url": row["url"], "active": bool(row["active"]), "created_at": row["created_at"],
-            "links": {"deliveries": f"/api/v1/webhooks/{row['id']}/deliveries"}}
+    hook = {"id": row["id"], "url": row["url"], "active": bool(row["active"]), "created_at": row["created_at"]}
     if secret is not None:
         hook["secret"] = secret
         hook["signing_secret"] = whsec(secret)
@@ -75,8 +66,6 @@ def create_webhook(db, url, secret=None, token_id=None, max_per_token=None, *, k
             check_secret(secret)
         except SecretFormatError as exc:
             raise WebhookError(str(exc), field="secret") from None
-    from .cases import write_transaction
-
     with write_transaction(db):
         if token_id is not None and max_per_token is not None:
             count = db.execute("select count(*) from webhooks where token_id = ? and active = 1",
@@ -125,8 +114,6 @@ def disable_webhook(db, webhook_id, token_id=None):
     :raises WebhookNotFound: no such webhook, or another token's.
     """
     hook = get_webhook(db, webhook_id, token_id)
-    from .cases import write_transaction
-
     with write_transaction(db):
         db.execute("update webhooks set active = 0, disabled_at = ? where id = ?", [now_iso(), webhook_id])
         db.execute("update webhook_deliveries set status = 'cancelled', locked_until = null "
@@ -142,19 +129,12 @@ def record_event(db, case_id, event, data, now=None):
     delivery per webhook after the commit, so the state change holds the write lock for one insert.
     :return: the event's id.
     """
-    now = time.time() if now is None else now
+    now = now_ts() if now is None else now
     table = db["webhook_events"]
     table.insert({"case_id": case_id, "event": event, "payload": json.dumps(data, sort_keys=True),
                   "created_ts": now, "fanned_out": 0})
     after_commit(db, fan_out)
     return table.last_pk
-
-
-def after_commit(db, callback):
-    """Run ``callback(db)`` once the outermost write transaction on ``db`` has committed."""
-    pending = db.__dict__.setdefault("_after_commit", [])
-    if callback not in pending:
-        pending.append(callback)
 
 
 # A webhook receives a case only if it belongs to no token (registered by the operator), or its token is
@@ -173,8 +153,6 @@ def fan_out(db, limit=200):
 
     Run after each state change's commit, and by the delivery worker for events a crash left behind.
     """
-    from .cases import write_transaction
-
     done = 0
     with write_transaction(db):
         events = list(db.query("select id, case_id, event, created_ts from webhook_events where fanned_out = 0 "
@@ -206,9 +184,7 @@ def claim_due(db, now=None, limit=20, lease_seconds=60, *, key):
     at once; a sender that dies leaves it to be retried when the lease runs out. Each row's ``secret`` is
     unsealed with ``key``; it is None, with the reason in ``secret_error``, when that key cannot open it.
     """
-    now = time.time() if now is None else now
-    from .cases import write_transaction
-
+    now = now_ts() if now is None else now
     with write_transaction(db):
         rows = list(db.query(
             """
@@ -235,20 +211,21 @@ def claim_due(db, now=None, limit=20, lease_seconds=60, *, key):
     return rows
 
 
-def backoff_seconds(attempts, base=10.0, cap=3600.0):
+def backoff_seconds(attempts, base, cap):
     """The wait after the ``attempts``-th failed attempt: base, 2×base, 4×base, ... at most ``cap``."""
     return min(cap, base * 2 ** max(0, attempts - 1))
 
 
-def record_attempt(db, delivery, status_code=None, error=None, duration_ms=None, now=None, base=10.0,
-                   cap=3600.0, give_up_seconds=86400.0):
+def record_attempt(db, delivery, status_code=None, error=None, duration_ms=None, now=None, *, base, cap,
+                   give_up_seconds):
     """Record one attempt at ``delivery`` (a row from :func:`claim_due`); a 2xx status ends it.
 
     On failure the next attempt is scheduled with :func:`backoff_seconds`, unless the delivery is already
     ``give_up_seconds`` old: then it is marked failed.
+    :param base, cap, give_up_seconds: from the ``WEBHOOK_BACKOFF_*`` and ``WEBHOOK_GIVE_UP_HOURS`` settings.
     :return: the delivery's new status.
     """
-    now = time.time() if now is None else now
+    now = now_ts() if now is None else now
     attempts = delivery["attempts"] + 1
     ok = status_code is not None and 200 <= status_code < 300
     if ok:
@@ -257,12 +234,10 @@ def record_attempt(db, delivery, status_code=None, error=None, duration_ms=None,
         status, next_ts = "failed", None
     else:
         status, next_ts = "pending", now + backoff_seconds(attempts, base, cap)
-    from .cases import write_transaction
-
     # Immediate, not db.atomic(): the insert reads the schema first, and a deferred transaction that has
     # read is refused the write lock at once ("database is locked") while a request is writing.
     with write_transaction(db):
-        db["webhook_attempts"].insert({"delivery_id": delivery["id"], "attempt": attempts, "at": _iso(now),
+        db["webhook_attempts"].insert({"delivery_id": delivery["id"], "attempt": attempts, "at": iso(now),
                                        "status_code": status_code, "error": error, "duration_ms": duration_ms})
         # Only a row still pending changes: a webhook disabled meanwhile keeps its cancellation.
         db.execute(
@@ -291,9 +266,9 @@ def list_deliveries(db, webhook_id, status=None, limit=50):
                 {k: a[k] for k in ("attempt", "at", "status_code", "error", "duration_ms")})
     return [{
         "delivery_id": r["delivery_id"], "case_id": r["case_id"], "event": r["event"], "status": r["status"],
-        "attempts": r["attempts"], "created_at": _iso(r["created_ts"]),
-        "next_attempt_at": _iso(r["next_attempt_ts"]) if r["status"] == "pending" else None,
-        "delivered_at": _iso(r["delivered_ts"]), "last_status_code": r["last_status_code"],
+        "attempts": r["attempts"], "created_at": iso(r["created_ts"]),
+        "next_attempt_at": iso(r["next_attempt_ts"]) if r["status"] == "pending" else None,
+        "delivered_at": iso(r["delivered_ts"]), "last_status_code": r["last_status_code"],
         "last_error": r["last_error"], "attempt_log": attempts.get(r["id"], []),
     } for r in rows]
 

@@ -1,4 +1,4 @@
-"""Helpers for the API tests: tokens, and a webhook receiver on 127.0.0.1 that can fail on demand."""
+"""Helpers for the API tests: tokens, problem answers, and a webhook receiver on 127.0.0.1 that can fail on demand."""
 
 import http.server
 import json
@@ -10,6 +10,16 @@ from storage.tokens import create_token
 ALL_SCOPES = "classify cases:read cases:write webhooks"
 LEGAL_CHATBOT = "A chatbot for customers that gives legal advice about a contract before court."
 PROBLEM = "application/problem+json"
+
+
+def assert_problem(response, status):
+    """Assert ``response`` is a problem+json answer with ``status``, and no stack trace; returns its body."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == PROBLEM
+    body = response.get_json()
+    assert body["status"] == status and body["title"] and body["type"] == "about:blank"
+    assert "Traceback" not in response.get_data(as_text=True)
+    return body
 
 
 def make_token(app, scopes=ALL_SCOPES, name="jira"):

@@ -2,16 +2,18 @@ import json
 import os
 
 import pytest
+from sqlite_utils import Database
 
 from app import create_app
+from bench.live_server import PASSWORD
 from classifier.predictor import Classifier
-from storage import get_db, migrate
+from storage import cases, get_db, migrate
 from storage.users import create_user
+from tests.api_support import make_token
 from tests.fakes import FakeEmbedder, tiny_examples
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="session")
@@ -65,12 +67,18 @@ def users(app):
         return {role: create_user(db, f"{role}@example.com", PASSWORD, role) for role in roles}
 
 
+def sign_in(client, email="submitter@example.com", password=PASSWORD, address=None):
+    """Post the sign-in form: the one sign-in helper. ``address`` is the client's IP (default 127.0.0.1)."""
+    environ = {"environ_base": {"REMOTE_ADDR": address}} if address else {}
+    return client.post("/auth/login", data={"email": email, "password": password}, **environ)
+
+
 class AuthActions:
     def __init__(self, client):
         self._client = client
 
-    def login(self, email="submitter@example.com", password=PASSWORD):
-        return self._client.post("/auth/login", data={"email": email, "password": password})
+    def login(self, email="submitter@example.com", password=PASSWORD, address=None):
+        return sign_in(self._client, email, password, address)
 
     def logout(self):
         return self._client.post("/auth/logout")
@@ -79,6 +87,33 @@ class AuthActions:
 @pytest.fixture
 def auth(client, users):
     return AuthActions(client)
+
+
+@pytest.fixture
+def signed_in(client, auth):
+    """The test client, signed in as the submitter."""
+    auth.login()
+    return client
+
+
+@pytest.fixture
+def token(app):
+    """A fresh API token with every scope."""
+    return make_token(app)
+
+
+@pytest.fixture
+def memory_db():
+    """An empty in-memory database with every migration applied, outside any app."""
+    db = Database(memory=True)
+    migrate(db)
+    return db
+
+
+def get_record(app, case_id):
+    """A case's full record, as the web pages read it."""
+    with app.app_context():
+        return cases.get_record(get_db(), case_id)
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from tests.live_server import LiveServer
+from bench.live_server import LiveServer
 
 CLIENT_ID = "usecase-intake"
 CLIENT_SECRET = "test-client-secret"

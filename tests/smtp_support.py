@@ -11,7 +11,7 @@ import time
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from tests.live_server import free_port
+from bench.live_server import free_port
 
 
 class Recorder:

@@ -15,7 +15,7 @@ import rules
 import storage.users
 from storage import get_db
 from storage.users import UserConflict, authenticate, change_role, create_user, get_user_by_email, set_active
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, sign_in
 
 ADV = "anthropic-consumer-terms-2025-09-28"
 NEW_PACK = "anthropic-consumer-terms-2030-01-01"
@@ -55,12 +55,6 @@ def _stored_hash(app, email):
         return get_db().execute("select password_hash from users where email = ?", [email]).fetchone()[0]
 
 
-def _sign_in(app, email, password=PASSWORD):
-    client = app.test_client()
-    response = client.post("/auth/login", data={"email": email, "password": password})
-    return client, response
-
-
 def _text(response):
     return response.data.decode()
 
@@ -74,9 +68,12 @@ ROUTES = [("get", "/admin/"), ("get", "/admin/users"), ("post", "/admin/users"),
 
 def test_every_admin_route_redirects_anonymous_and_refuses_other_roles(app, users):
     anonymous = app.test_client()
-    submitter, _ = _sign_in(app, "submitter@example.com")
-    reviewer, _ = _sign_in(app, "reviewer@example.com")
-    admin, _ = _sign_in(app, "admin@example.com")
+    submitter = app.test_client()
+    sign_in(submitter, "submitter@example.com")
+    reviewer = app.test_client()
+    sign_in(reviewer, "reviewer@example.com")
+    admin = app.test_client()
+    sign_in(admin, "admin@example.com")
     for method, url in ROUTES:
         response = getattr(anonymous, method)(url)
         assert response.status_code == 302 and "/auth/login" in response.headers["Location"], url
@@ -91,7 +88,8 @@ def test_every_admin_route_redirects_anonymous_and_refuses_other_roles(app, user
 
 def test_admin_link_shows_in_the_navigation_for_admins_only(app, users):
     for role, shown in (("submitter", False), ("reviewer", False), ("admin", True)):
-        client, _ = _sign_in(app, f"{role}@example.com")
+        client = app.test_client()
+        sign_in(client, f"{role}@example.com")
         assert ('href="/admin/">Admin</a>' in _text(client.get("/"))) is shown
 
 
@@ -111,7 +109,8 @@ def test_create_user_then_the_user_signs_in_and_the_audit_row_has_no_secret(app,
     user = _user(app, "new@example.com")
     assert response.status_code == 302 and response.headers["Location"] == f"/admin/users/{user['id']}"
     assert (user["name"], user["role"], user["active"]) == ("New Person", "reviewer", 1)
-    client, signed_in = _sign_in(app, "new@example.com", NEW_PASSWORD)
+    client = app.test_client()
+    signed_in = sign_in(client, "new@example.com", NEW_PASSWORD)
     assert signed_in.status_code == 302 and client.get("/review/").status_code == 200
     [row] = _audit(app, "create_user")
     assert row["actor"] == "admin@example.com" and row["case_id"] is None
@@ -143,7 +142,8 @@ def test_create_user_refuses_bad_input_next_to_the_field(app, admin):
 
 
 def test_change_role_ends_the_sessions_takes_effect_and_is_audited(app, admin):
-    reviewer, _ = _sign_in(app, "reviewer@example.com")
+    reviewer = app.test_client()
+    sign_in(reviewer, "reviewer@example.com")
     assert reviewer.get("/review/").status_code == 200
     user = _user(app, "reviewer@example.com")
     response = admin.post(f"/admin/users/{user['id']}/role", data={"role": "submitter"})
@@ -151,7 +151,8 @@ def test_change_role_ends_the_sessions_takes_effect_and_is_audited(app, admin):
     assert "reviewer@example.com is now submitter." in _text(admin.get(response.headers["Location"]))
     # The role change ends the user's sessions; signed in again, they have the new role.
     assert reviewer.get("/review/").headers["Location"].startswith("/auth/login")
-    reviewer, _ = _sign_in(app, "reviewer@example.com")
+    reviewer = app.test_client()
+    sign_in(reviewer, "reviewer@example.com")
     assert reviewer.get("/review/").status_code == 403
     [row] = _audit(app, "change_role")
     assert (json.loads(row["before"])["role"], json.loads(row["after"])["role"]) == ("reviewer", "submitter")
@@ -161,17 +162,18 @@ def test_change_role_ends_the_sessions_takes_effect_and_is_audited(app, admin):
 
 
 def test_deactivated_user_is_signed_out_and_cannot_sign_in_until_reactivated(app, admin):
-    submitter, _ = _sign_in(app, "submitter@example.com")
+    submitter = app.test_client()
+    sign_in(submitter, "submitter@example.com")
     assert submitter.get("/intake/").status_code == 200
     user = _user(app, "submitter@example.com")
     assert admin.post(f"/admin/users/{user['id']}/deactivate").status_code == 302
     response = submitter.get("/intake/")
     assert response.status_code == 302 and response.headers["Location"].startswith("/auth/login")
-    _, again = _sign_in(app, "submitter@example.com")
+    again = sign_in(app.test_client(), "submitter@example.com")
     assert again.status_code == 200 and "E-mail or password is not right." in _text(again)
     assert "deactivated" in _text(admin.get("/admin/users"))
     assert admin.post(f"/admin/users/{user['id']}/reactivate").status_code == 302
-    _, again = _sign_in(app, "submitter@example.com")
+    again = sign_in(app.test_client(), "submitter@example.com")
     assert again.status_code == 302
     assert [r["action"] for r in _audit(app)] == ["deactivate_user", "reactivate_user"]
     assert [json.loads(r["after"])["active"] for r in _audit(app)] == [False, True]
@@ -410,7 +412,7 @@ def test_an_uploaded_pack_the_reload_refuses_is_taken_back(app, admin, policies,
     def refuse(app):
         raise rules.PackError("openai-2023-02-15.toml: key 'title': edited meanwhile")
 
-    monkeypatch.setattr(rules, "init_app", refuse)
+    monkeypatch.setattr(rules, "load_into", refuse)
     response = _upload(admin, _new_pack().encode())
     assert response.status_code == 409 and "edited meanwhile" in _text(response)
     assert not (policies / f"{NEW_PACK}.toml").exists() and _audit(app) == []

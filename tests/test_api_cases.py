@@ -1,18 +1,12 @@
 """Cases over the API (create, idempotent retries, read, list, comment) and the case store's states."""
 
 import pytest
-from sqlite_utils import Database
 
-from storage import cases, get_db, migrate
-from storage.cases import CaseNotFound, TransitionError, create_case, set_state
-from tests.api_support import PROBLEM, bearer, make_token, new_case
+from storage import cases, get_db
+from storage.cases import CaseNotFound, TransitionError, create_case, get_case, list_cases, set_state
+from tests.api_support import assert_problem, bearer, make_token, new_case
 
 URL = "/api/v1/cases"
-
-
-@pytest.fixture
-def token(app):
-    return make_token(app)
 
 
 def test_create_returns_201_with_the_case_and_its_assessment(client, app, token):
@@ -43,7 +37,7 @@ def test_idempotent_retry_returns_the_same_case_and_another_body_conflicts(clien
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.get_json()["id"] == first.get_json()["id"]
     other = client.post(URL, json=new_case(title="Something else"), headers=headers)
-    assert other.status_code == 409 and other.mimetype == PROBLEM
+    assert_problem(other, 409)
     # Keys belong to a token: another token may use the same key for its own case.
     second = client.post(URL, json=new_case(), headers={**bearer(make_token(app, name="sn")),
                                                          "Idempotency-Key": "ticket-1-attempt"})
@@ -65,7 +59,7 @@ def test_idempotency_key_is_validated(client, token):
 ])
 def test_create_422_names_the_field(client, token, change, field):
     response = client.post(URL, json=new_case(**change), headers=bearer(token))
-    assert response.status_code == 422 and response.mimetype == PROBLEM
+    assert_problem(response, 422)
     assert [e["field"] for e in response.get_json()["errors"]] == [field]
 
 
@@ -74,7 +68,7 @@ def test_get_a_case_and_404(client, token):
     fetched = client.get(f"{URL}/{case['id']}", headers=bearer(token))
     assert fetched.status_code == 200 and fetched.get_json() == case
     missing = client.get(f"{URL}/999", headers=bearer(token))
-    assert missing.status_code == 404 and missing.mimetype == PROBLEM
+    assert_problem(missing, 404)
 
 
 def test_list_filters_and_pages_with_a_cursor(client, app, token):
@@ -86,6 +80,8 @@ def test_list_filters_and_pages_with_a_cursor(client, app, token):
         query = {"limit": 2, **({"cursor": cursor} if cursor else {})}
         page = client.get(URL, query_string=query, headers=bearer(token)).get_json()
         seen += [item["id"] for item in page["items"]]
+        assert all(item["links"] == {"self": f"{URL}/{item['id']}", "comments": f"{URL}/{item['id']}/comments"}
+                   for item in page["items"])
         cursor = page["next_cursor"]
         if cursor is None:
             break
@@ -104,14 +100,14 @@ def test_list_filters_and_pages_with_a_cursor(client, app, token):
                                    {"updated_since": "soon"}])
 def test_list_422_on_bad_parameters(client, token, query):
     response = client.get(URL, query_string=query, headers=bearer(token))
-    assert response.status_code == 422 and response.mimetype == PROBLEM
+    assert_problem(response, 422)
     assert response.get_json()["errors"][0]["field"] == next(iter(query))
 
 
 def test_comments(client, token):
     case = client.post(URL, json=new_case(), headers=bearer(token)).get_json()
     response = client.post(f"{URL}/{case['id']}/comments", json={"body": "Legal signed off."}, headers=bearer(token))
-    assert response.status_code == 201
+    assert response.status_code == 201 and response.headers["Location"] == f"{URL}/{case['id']}"
     comment = response.get_json()
     assert comment["author"] == "token:jira" and comment["case_id"] == case["id"]
     named = client.post(f"{URL}/{case['id']}/comments", json={"body": "ok", "author": "Ann"}, headers=bearer(token))
@@ -119,6 +115,8 @@ def test_comments(client, token):
     assert named.get_json()["author"] == "token:jira (for Ann)"
     fetched = client.get(f"{URL}/{case['id']}", headers=bearer(token)).get_json()
     assert [c["body"] for c in fetched["comments"]] == ["Legal signed off.", "ok"]
+    assert fetched["links"] == case["links"] == {"self": f"{URL}/{case['id']}",
+                                                 "comments": f"{URL}/{case['id']}/comments"}
     assert client.post(f"{URL}/999/comments", json={"body": "x"}, headers=bearer(token)).status_code == 404
     assert client.post(f"{URL}/{case['id']}/comments", json={"body": ""}, headers=bearer(token)).status_code == 422
 
@@ -146,17 +144,16 @@ def test_each_endpoint_checks_its_scope(client, app, token, scopes, method, path
 # The store itself, on an in-memory database.
 
 
-@pytest.fixture
-def db():
-    database = Database(memory=True)
-    migrate(database)
-    return database
-
-
 def _case(db, **extra):
     case, _ = create_case(db, title="t", description="d", external_ref="R-1", submitter_email=None,
                           classification={}, answers={}, facts={}, assessment={"tier": "low"}, actor="test", **extra)
     return case
+
+
+def test_the_store_returns_data_not_api_urls(memory_db):
+    case = _case(memory_db)
+    assert "links" not in case and "links" not in get_case(memory_db, case["id"])
+    assert all("links" not in item for item in list_cases(memory_db)[0])
 
 
 @pytest.mark.parametrize("path", [
@@ -164,51 +161,51 @@ def _case(db, **extra):
     ("in_review", "rejected"),
     ("in_review", "changes_requested", "submitted", "in_review", "approved"),
 ])
-def test_set_state_follows_the_workflow(db, path):
-    case = _case(db)
+def test_set_state_follows_the_workflow(memory_db, path):
+    case = _case(memory_db)
     for state in path:
-        case = set_state(db, case["id"], state, "reviewer")
+        case = set_state(memory_db, case["id"], state, "reviewer")
     assert case["state"] == path[-1]
     assert [h["to_state"] for h in case["history"]] == ["submitted", *path]
 
 
 @pytest.mark.parametrize("path", [("approved",), ("in_review", "submitted"), ("in_review", "approved", "in_review"),
                                   ("draft",)])
-def test_set_state_refuses_other_moves_and_writes_nothing(db, path):
-    case = _case(db)
-    db["webhooks"].insert({"url": "http://127.0.0.1:9/", "secret": "s" * 16, "active": 1})
+def test_set_state_refuses_other_moves_and_writes_nothing(memory_db, path):
+    case = _case(memory_db)
+    memory_db["webhooks"].insert({"url": "http://127.0.0.1:9/", "secret": "s" * 16, "active": 1})
     with pytest.raises(TransitionError):
         for state in path:
-            set_state(db, case["id"], state, "reviewer")
-    assert db["webhook_deliveries"].count == len(path) - 1
-    assert db["case_history"].count == len(path)
+            set_state(memory_db, case["id"], state, "reviewer")
+    assert memory_db["webhook_deliveries"].count == len(path) - 1
+    assert memory_db["case_history"].count == len(path)
 
 
-def test_set_state_on_a_missing_case(db):
+def test_set_state_on_a_missing_case(memory_db):
     with pytest.raises(CaseNotFound):
-        set_state(db, 42, "in_review", "reviewer")
+        set_state(memory_db, 42, "in_review", "reviewer")
 
 
-def test_every_state_change_queues_one_delivery_per_active_webhook(db):
+def test_every_state_change_queues_one_delivery_per_active_webhook(memory_db):
     for active in (1, 1, 0):
-        db["webhooks"].insert({"url": "http://127.0.0.1:9/", "secret": "s" * 16, "active": active})
-    case = _case(db)
-    set_state(db, case["id"], "in_review", "reviewer")
-    rows = list(db["webhook_deliveries"].rows_where(order_by="id"))
+        memory_db["webhooks"].insert({"url": "http://127.0.0.1:9/", "secret": "s" * 16, "active": active})
+    case = _case(memory_db)
+    set_state(memory_db, case["id"], "in_review", "reviewer")
+    rows = list(memory_db["webhook_deliveries"].rows_where(order_by="id"))
     assert [(r["webhook_id"], r["event"]) for r in rows] == [(1, cases.EVENT), (2, cases.EVENT)] * 2
     assert len({r["delivery_id"] for r in rows}) == 4
 
 
-def test_a_failed_idempotent_insert_leaves_nothing_behind(db):
-    db["api_tokens"].insert({"id": 1, "name": "t", "token_hash": "h", "scopes": "cases:write"})
-    first = _case(db, token_id=1, idempotency=("k", "hash-a"))
-    again, created = create_case(db, title="t", description="d", external_ref="R-1", submitter_email=None,
+def test_a_failed_idempotent_insert_leaves_nothing_behind(memory_db):
+    memory_db["api_tokens"].insert({"id": 1, "name": "t", "token_hash": "h", "scopes": "cases:write"})
+    first = _case(memory_db, token_id=1, idempotency=("k", "hash-a"))
+    again, created = create_case(memory_db, title="t", description="d", external_ref="R-1", submitter_email=None,
                                  classification={}, answers={}, facts={}, assessment={}, actor="test", token_id=1,
                                  idempotency=("k", "hash-a"))
     assert again["id"] == first["id"] and created is False
     with pytest.raises(cases.IdempotencyConflict):
-        _case(db, token_id=1, idempotency=("k", "hash-b"))
-    assert db["cases"].count == 1 and db["case_history"].count == 1
+        _case(memory_db, token_id=1, idempotency=("k", "hash-b"))
+    assert memory_db["cases"].count == 1 and memory_db["case_history"].count == 1
 
 
 def test_api_cases_are_found_as_similar_cases_and_cost_one_embedding(client, app, token):

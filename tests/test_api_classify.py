@@ -4,23 +4,9 @@ import pytest
 
 from storage import get_db
 from storage.tokens import revoke_token
-from tests.api_support import LEGAL_CHATBOT, PROBLEM, bearer, make_token
+from tests.api_support import LEGAL_CHATBOT, assert_problem, bearer, make_token
 
 URL = "/api/v1/classify"
-
-
-@pytest.fixture
-def token(app):
-    return make_token(app)
-
-
-def assert_problem(response, status):
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == PROBLEM
-    body = response.get_json()
-    assert body["status"] == status and body["title"] and body["type"] == "about:blank"
-    assert "Traceback" not in response.get_data(as_text=True)
-    return body
 
 
 def test_classify_returns_classification_facts_verdicts_and_clauses(client, token, app):
@@ -225,3 +211,11 @@ def test_an_ordinary_description_has_no_possible_uses(client, token):
     assert result["classification"]["possible_uses"] == []
     assert all(result["facts"][name]["value"] is False for name in
                ("gambling", "military_use", "operates_critical_infrastructure"))
+
+
+def test_the_description_limit_is_the_app_s_setting(client, app, token):
+    long = LEGAL_CHATBOT * (25_000 // len(LEGAL_CHATBOT) + 1)
+    body = assert_problem(client.post(URL, json={"description": long}, headers=bearer(token)), 422)
+    assert body["errors"][0]["field"] == "description" and "at most 20,000 characters" in body["errors"][0]["message"]
+    app.config["MAX_DESCRIPTION_CHARS"] = 30_000
+    assert client.post(URL, json={"description": long}, headers=bearer(token)).status_code == 200

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.api_support import PROBLEM, bearer, make_token
+from tests.api_support import assert_problem, bearer, make_token
 
 # One past SQLite's largest integer, and far past it.
 HUGE_IDS = [2**63, 222492550113885992328888320]
@@ -16,7 +16,7 @@ HUGE_IDS = [2**63, 222492550113885992328888320]
 def test_an_id_beyond_sqlite_integers_is_a_404_problem(app, client, method, template, case_id):
     response = client.open(template.format(case_id), method=method, json={"body": "hello"},
                            headers=bearer(make_token(app)))
-    assert response.status_code == 404 and response.mimetype == PROBLEM
+    assert_problem(response, 404)
 
 
 def test_the_largest_sqlite_integer_is_still_an_id(app, client):
@@ -34,5 +34,5 @@ def test_a_page_for_an_id_beyond_sqlite_integers_is_a_404(client, auth, url):
 def test_deeply_nested_json_is_a_400_problem(app, client, depth):
     response = client.post("/api/v1/classify", data="[" * depth + "]" * depth, content_type="application/json",
                            headers=bearer(make_token(app)))
-    assert response.status_code == 400 and response.mimetype == PROBLEM
+    assert_problem(response, 400)
     assert response.get_json()["detail"] == "The body is not valid JSON: it is nested too deeply."

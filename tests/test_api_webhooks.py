@@ -8,17 +8,12 @@ import pytest
 from api.delivery import deliver_due, start_worker, stop_worker
 from api.signing import sign, verify
 from app import create_app
-from storage import get_db, migrate
+from config import Config
+from storage import get_db, migrate, webhooks
 from storage.cases import set_state
-from storage.webhooks import backoff_seconds
-from tests.api_support import PROBLEM, Receiver, bearer, make_token, new_case
+from tests.api_support import Receiver, assert_problem, bearer, make_token, new_case
 
 HOOKS = "/api/v1/webhooks"
-
-
-@pytest.fixture
-def token(app):
-    return make_token(app)
 
 
 def register(client, token, url, secret="a-shared-secret-of-some-length"):
@@ -31,6 +26,11 @@ def open_case(client, token, ref="JIRA-1"):
     return client.post("/api/v1/cases", json=new_case(ref), headers=bearer(token)).get_json()
 
 
+def backoff_seconds(attempts):
+    """The wait after a failed attempt, with the default backoff settings the test app runs with."""
+    return webhooks.backoff_seconds(attempts, Config.WEBHOOK_BACKOFF_SECONDS, Config.WEBHOOK_BACKOFF_MAX_SECONDS)
+
+
 def deliver(app, now=None):
     with app.app_context():
         return deliver_due(get_db(), app.config, now=now)
@@ -41,8 +41,10 @@ def test_register_list_and_stop_a_webhook(client, app, token):
     assert created.status_code == 201
     hook = created.get_json()
     assert len(hook["secret"]) >= 32 and created.headers["Location"] == hook["links"]["deliveries"]
+    assert hook["links"] == {"deliveries": f"{HOOKS}/{hook['id']}/deliveries"}
     listed = client.get(HOOKS, headers=bearer(token)).get_json()["items"]
     assert [h["id"] for h in listed] == [hook["id"]] and "secret" not in listed[0]
+    assert listed[0]["links"] == hook["links"]
     other = make_token(app, "webhooks", name="other")
     assert client.get(HOOKS, headers=bearer(other)).get_json()["items"] == []
     assert client.get(f"{HOOKS}/{hook['id']}/deliveries", headers=bearer(other)).status_code == 404
@@ -55,7 +57,7 @@ def test_register_list_and_stop_a_webhook(client, app, token):
                                              ({"url": "http://127.0.0.1/x", "secret": "short"}, "secret")])
 def test_register_422(client, token, body, field):
     response = client.post(HOOKS, json=body, headers=bearer(token))
-    assert response.status_code == 422 and response.mimetype == PROBLEM
+    assert_problem(response, 422)
     assert response.get_json()["errors"][0]["field"] == field
 
 
@@ -76,6 +78,9 @@ def test_deliveries_are_signed_with_the_secret_and_carry_a_delivery_id(client, a
     assert payload["event"] == headers["X-Intake-Event"] == "case.state_changed"
     assert (payload["from_state"], payload["to_state"]) == ("draft", "submitted")
     assert payload["case"]["id"] == case["id"] and payload["case"]["assessment"]
+    # The case as GET /cases/{id} shows it, links included (storage knows no URLs: the API supplies them).
+    assert payload["case"]["links"] == case["links"] == {"self": f"/api/v1/cases/{case['id']}",
+                                                         "comments": f"/api/v1/cases/{case['id']}/comments"}
     log = client.get(f"{HOOKS}/{hook['id']}/deliveries", headers=bearer(token)).get_json()["items"]
     assert log[0]["status"] == "delivered" and log[0]["attempt_log"][0]["status_code"] == 200
 

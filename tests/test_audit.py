@@ -1,17 +1,9 @@
 """The audit trail: one row per action, chained by hashes; `flask audit verify` finds edits and deletions."""
 
 import pytest
-from sqlite_utils import Database
 
-from storage import audit, get_db, migrate
+from storage import audit, get_db
 from storage.cases import add_comment, set_state
-
-
-@pytest.fixture
-def db():
-    db = Database(memory=True)
-    migrate(db)
-    return db
 
 
 def _fill(db, n=4):
@@ -28,42 +20,42 @@ def _tamper(db, sql, args=()):
     db.conn.commit()
 
 
-def test_rows_chain_and_verify_clean(db):
-    _fill(db)
-    rows = list(db["audit"].rows_where(order_by="id"))
+def test_rows_chain_and_verify_clean(memory_db):
+    _fill(memory_db)
+    rows = list(memory_db["audit"].rows_where(order_by="id"))
     assert rows[0]["prev_hash"] == audit.GENESIS
     assert all(b["prev_hash"] == a["hash"] for a, b in zip(rows, rows[1:]))
-    assert audit.verify(db) == []
+    assert audit.verify(memory_db) == []
 
 
-def test_sql_updates_and_deletes_are_refused(db):
-    _fill(db, 1)
+def test_sql_updates_and_deletes_are_refused(memory_db):
+    _fill(memory_db, 1)
     with pytest.raises(Exception, match="append-only"):
-        db.execute("update audit set actor = 'x'")
+        memory_db.execute("update audit set actor = 'x'")
     with pytest.raises(Exception, match="append-only"):
-        db.execute("delete from audit")
+        memory_db.execute("delete from audit")
 
 
-def test_an_edited_row_is_found(db):
-    _fill(db)
-    _tamper(db, "update audit set after = ? where id = 2", ['{"body": "nothing to see"}'])
-    assert audit.verify(db) == ["row 2: its content does not match its hash (edited)"]
+def test_an_edited_row_is_found(memory_db):
+    _fill(memory_db)
+    _tamper(memory_db, "update audit set after = ? where id = 2", ['{"body": "nothing to see"}'])
+    assert audit.verify(memory_db) == ["row 2: its content does not match its hash (edited)"]
 
 
-def test_an_edited_row_with_a_recomputed_hash_breaks_the_next_link(db):
-    _fill(db)
-    row = db["audit"].get(2)
+def test_an_edited_row_with_a_recomputed_hash_breaks_the_next_link(memory_db):
+    _fill(memory_db)
+    row = memory_db["audit"].get(2)
     row["actor"] = "someone-else"
     forged = audit.row_hash(row["prev_hash"], row)
-    _tamper(db, "update audit set actor = ?, hash = ? where id = 2", [row["actor"], forged])
-    problems = audit.verify(db)
+    _tamper(memory_db, "update audit set actor = ?, hash = ? where id = 2", [row["actor"], forged])
+    problems = audit.verify(memory_db)
     assert problems and problems[0].startswith("row 3: does not follow")
 
 
-def test_a_deleted_row_is_found(db):
-    _fill(db)
-    _tamper(db, "delete from audit where id = 2")
-    problems = audit.verify(db)
+def test_a_deleted_row_is_found(memory_db):
+    _fill(memory_db)
+    _tamper(memory_db, "delete from audit where id = 2")
+    problems = audit.verify(memory_db)
     assert "rows 2..2 are missing (deleted)" in problems and any("row 3: does not follow" in p for p in problems)
 
 
@@ -107,24 +99,24 @@ def test_verify_before_migrating_says_what_to_do(tmp_path, fake_classifier):
     assert result.exit_code == 1 and "run `flask init-db` first" in result.output
 
 
-def test_deleting_the_newest_row_is_found(db):
-    _fill(db)
-    _tamper(db, "delete from audit where id = 4")
-    assert audit.verify(db) == [
+def test_deleting_the_newest_row_is_found(memory_db):
+    _fill(memory_db)
+    _tamper(memory_db, "delete from audit where id = 4")
+    assert audit.verify(memory_db) == [
         "the newest rows are missing: the trail ends at row 3, its head records row 4 (deleted)"
     ]
 
 
-def test_deleting_every_row_is_found(db):
-    _fill(db)
-    _tamper(db, "delete from audit")
-    assert audit.verify(db) == ["the trail is empty but its head records row 4 (deleted)"]
+def test_deleting_every_row_is_found(memory_db):
+    _fill(memory_db)
+    _tamper(memory_db, "delete from audit")
+    assert audit.verify(memory_db) == ["the trail is empty but its head records row 4 (deleted)"]
 
 
-def test_the_head_follows_each_new_row(db):
-    _fill(db, 3)
-    head = audit.head(db)
-    last = db["audit"].get(3)
+def test_the_head_follows_each_new_row(memory_db):
+    _fill(memory_db, 3)
+    head = audit.head(memory_db)
+    last = memory_db["audit"].get(3)
     assert head == {"last_id": 3, "hash": last["hash"]}
 
 
@@ -138,10 +130,10 @@ def test_verify_command_prints_the_head_to_keep_elsewhere(app, runner):
     assert f"head {expected}" in result.output
 
 
-def test_a_deleted_head_is_found(db):
-    _fill(db, 2)
-    _tamper(db, "delete from audit_head")
-    assert audit.verify(db) == ["the head row is missing (deleted)"]
+def test_a_deleted_head_is_found(memory_db):
+    _fill(memory_db, 2)
+    _tamper(memory_db, "delete from audit_head")
+    assert audit.verify(memory_db) == ["the head row is missing (deleted)"]
 
 
 def _actions(app):

@@ -39,3 +39,18 @@ def test_secret_key_is_generated_once_and_kept(tmp_path, fake_classifier):
     assert key and len(key) >= 32 and key == second.config["SECRET_KEY"]
     path = Path(first.instance_path) / "secret_key"
     assert path.stat().st_mode & 0o077 == 0
+
+
+def test_commands_outside_flask_read_the_settings_as_the_app_does(monkeypatch, tmp_path, fake_classifier):
+    """python -m classifier and bench/ read every INTAKE_* setting, parsed, through the same loader as the app."""
+    from classifier.cli import settings
+
+    monkeypatch.setenv("INTAKE_SIMILAR_CASES_SCAN", "7")
+    monkeypatch.setenv("INTAKE_WEBHOOK_ALLOW_HTTP", "true")
+    monkeypatch.setenv("INTAKE_MODEL_DIR", "elsewhere/models")
+    outside = settings()
+    app = create_app({"CLASSIFIER": fake_classifier, "DATABASE": str(tmp_path / "a.db")})
+    for key in [k for k in dir(Config) if k.isupper() and k not in ("SECRET_KEY", "DATABASE")]:
+        assert outside[key] == app.config[key], key
+    assert outside["SIMILAR_CASES_SCAN"] == 7 and outside["WEBHOOK_ALLOW_HTTP"] is True
+    assert outside["MODEL_DIR"] == str(Path(__file__).resolve().parent.parent / "elsewhere/models")

@@ -3,7 +3,7 @@ tokens are limited per address, and a token can have a daily classification budg
 
 from app import create_app
 from storage import get_db, rate_limits
-from tests.api_support import LEGAL_CHATBOT, PROBLEM, bearer, make_token, new_case
+from tests.api_support import LEGAL_CHATBOT, assert_problem, bearer, make_token, new_case
 from tests.intake_support import DESCRIPTION, fill
 
 
@@ -18,7 +18,7 @@ def test_the_api_limit_holds_across_worker_processes(app, fake_classifier):
     assert second.get("/api/v1/policies", headers=bearer(token)).status_code == 200
     for client in (first, second):
         response = client.get("/api/v1/policies", headers=bearer(token))
-        assert response.status_code == 429 and response.mimetype == PROBLEM
+        assert_problem(response, 429)
         assert int(response.headers["Retry-After"]) >= 1
 
 

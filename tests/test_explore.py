@@ -3,12 +3,6 @@ import pytest
 from classifier.predictor import ModelFileError
 
 
-@pytest.fixture
-def signed_in(client, auth):
-    auth.login()
-    return client
-
-
 def test_form_is_shown(signed_in):
     response = signed_in.get("/try/")
     assert response.status_code == 200
@@ -59,12 +53,12 @@ def test_other_languages_emoji_and_control_characters_get_a_result(signed_in, te
 
 
 def test_missing_model_is_reported_not_a_500(app, signed_in, monkeypatch):
-    import views.explore
+    import assessment
 
     def missing():
         raise ModelFileError("No model trained on the current training data.")
 
-    monkeypatch.setattr(views.explore, "get_classifier", missing)
+    monkeypatch.setattr(assessment, "get_classifier", missing)
     response = signed_in.post("/try/", data={"description": "A legal chatbot for customers."})
     assert response.status_code == 503
     assert "not available right now" in response.data.decode()
@@ -81,3 +75,26 @@ def test_api_paths_get_problem_json(client):
     assert response.status_code == 404
     assert response.content_type == "application/problem+json"
     assert response.get_json()["status"] == 404
+    # The API's renderer: the same body as an API error, instance included.
+    assert response.get_json() == {"type": "about:blank", "title": "Not Found", "status": 404,
+                                   "detail": response.get_json()["detail"], "instance": "/api/v1/nothing"}
+
+
+def test_a_405_under_the_api_keeps_its_allow_header(client):
+    response = client.delete("/api/v1/health")
+    assert response.status_code == 405 and response.content_type == "application/problem+json"
+    assert "GET" in response.headers["Allow"]
+
+
+# A long description, between the default limit (20,000 characters) and a raised one.
+LONG = "A chatbot where customers ask a lawyer about a contract before court. " * 360
+
+
+@pytest.mark.parametrize("path, field", [("/try/", "description"), ("/intake/preview", "description")])
+def test_a_raised_description_limit_is_the_classifier_s_limit_too(app, signed_in, path, field):
+    """INTAKE_MAX_DESCRIPTION_CHARS is the one limit: the forms let 25,000 characters through, and so must the
+    classifier behind them (with its own 20,000 it refused them, and the try page answered 500)."""
+    assert 20_000 < len(LONG) < 30_000
+    app.config["MAX_DESCRIPTION_CHARS"] = 30_000
+    response = signed_in.post(path, data={field: LONG})
+    assert response.status_code == 200, response.data.decode()[-2000:]

@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from storage import drafts, get_db
-from tests.api_support import PROBLEM, bearer, make_token, new_case
+from storage import get_db
+from tests.api_support import assert_problem, bearer, make_token, new_case
+from tests.conftest import get_record, sign_in
 from tests.intake_support import DATA, FOLLOWUP_ANSWERS, PRODUCT, USERS, case_id_from
 
 NASTY = {
@@ -45,14 +46,9 @@ def assert_no_injected_header(response):
 
 
 def login(client, email):
+    """Sign ``client`` out, then in as ``email`` with the shared sign-in helper."""
     client.post("/auth/logout")
-    response = client.post("/auth/login", data={"email": email, "password": "correct horse battery"})
-    assert response.status_code == 302
-
-
-def record(app, case_id):
-    with app.app_context():
-        return drafts.get_record(get_db(), case_id)
+    assert sign_in(client, email).status_code == 302
 
 
 def wizard(client, name, team, description):
@@ -72,7 +68,7 @@ def wizard(client, name, team, description):
 
 def act(client, app, case_id, action, **data):
     response = client.post(f"/review/cases/{case_id}/{action}",
-                           data={"version": record(app, case_id)["version"], **data})
+                           data={"version": get_record(app, case_id)["version"], **data})
     assert response.status_code == 302, response.data.decode()[:3000]
     assert_no_injected_header(response)
 
@@ -97,7 +93,7 @@ def test_every_web_form_stores_hostile_text_verbatim_and_every_page_escapes_it(a
     act(reviewer, app, case_id, "assign")
     act(reviewer, app, case_id, "reject", reason=nasty)
 
-    case = record(app, case_id)
+    case = get_record(app, case_id)
     assert case["title"] == name and case["intake"]["product"]["team"] == nasty[:200]
     assert case["description"] == around(nasty)
     assert [c["body"] for c in case["comments"]] == [nasty]
@@ -151,14 +147,14 @@ def test_hostile_text_in_choice_and_email_fields_is_an_error_next_to_the_field(a
     assert "Invalid email address." in page and "Not a valid choice." in page
     assert_escaped(page)
     case_id = wizard(client, "Helper", "Team", around("fine"))
-    before = record(app, case_id)["intake"]
+    before = get_record(app, case_id)["intake"]
     for step in ("users", "data", "review"):
         fields = {"users": USERS, "data": DATA, "review": {"audience": "x", "domains": "x"}}[step]
         response = client.post(f"/intake/{case_id}/{step}", data={**{k: nasty for k in fields}, "next": "1"})
         page = response.data.decode()
         assert response.status_code == 200 and 'class="field has-error"' in page, step
         assert_escaped(page)
-    assert record(app, case_id)["intake"] == before
+    assert get_record(app, case_id)["intake"] == before
 
 
 def test_a_field_that_is_too_long_is_refused_next_to_the_field_and_escaped(client, auth):
@@ -186,7 +182,7 @@ def test_invalid_utf8_in_a_form_body_is_kept_as_its_percent_escapes(app, client,
             b"&access_path=api_commercial&next=1")
     response = client.post("/intake/new", data=body, content_type="application/x-www-form-urlencoded")
     assert response.status_code == 302
-    case = record(app, case_id_from(response.headers["Location"]))
+    case = get_record(app, case_id_from(response.headers["Location"]))
     assert case["title"] == "Bad%FF%FEname" and case["intake"]["product"]["team"] == "%ED%A0%80"
 
 
@@ -224,7 +220,7 @@ def test_api_fields_with_a_format_refuse_hostile_text_as_a_problem(app, client, 
                     headers=bearer(token)),
     ]
     for response in refused:
-        assert response.status_code == 422 and response.mimetype == PROBLEM, response.get_json()
+        assert_problem(response, 422)
         assert response.get_json()["errors"][0]["message"]
     if "\n" not in nasty:
         # A header with a line break cannot even be sent; the API takes printable ASCII keys and refuses the rest.
@@ -246,21 +242,20 @@ def test_a_lone_surrogate_in_json_is_refused_naming_the_field(app, client, field
     body = json.dumps(new_case(description=around("fine"))).replace(f'"{field}": "', f'"{field}": "\\ud800', 1)
     response = client.post("/api/v1/cases", data=body, content_type="application/json",
                            headers=bearer(make_token(app)))
-    assert response.status_code == 422 and response.mimetype == PROBLEM
+    assert_problem(response, 422)
     assert [e["field"] for e in response.get_json()["errors"]] == [field]
 
 
 def test_invalid_utf8_in_a_json_body_is_a_400_problem(app, client):
     response = client.post("/api/v1/classify", data=b'{"description": "\xff\xfe legal advice"}',
                            content_type="application/json", headers=bearer(make_token(app)))
-    assert response.status_code == 400 and response.mimetype == PROBLEM and "not valid JSON" in response.get_json()[
-        "detail"]
+    assert "not valid JSON" in assert_problem(response, 400)["detail"]
 
 
 def test_a_1_mb_json_body_is_a_413_problem(app, client):
     response = client.post("/api/v1/cases", json=new_case(description="x" * 1_000_000),
                            headers=bearer(make_token(app)))
-    assert response.status_code == 413 and response.mimetype == PROBLEM
+    assert_problem(response, 413)
 
 
 def test_null_bytes_are_stored_alike_by_the_forms_and_the_api(app, client, auth):
@@ -269,7 +264,7 @@ def test_null_bytes_are_stored_alike_by_the_forms_and_the_api(app, client, auth)
     token = make_token(app)
     created = client.post("/api/v1/cases", json=new_case(title="Null\x00name", description=around("nul\x00here")),
                           headers=bearer(token)).get_json()
-    web, api = record(app, case_id), record(app, created["id"])
+    web, api = get_record(app, case_id), get_record(app, created["id"])
     assert (web["title"], web["description"]) == (api["title"], api["description"]) == ("Null\x00name",
                                                                                          around("nul\x00here"))
 

@@ -4,20 +4,9 @@ import re
 
 import pytest
 
-from storage import drafts, get_db
-from tests.conftest import PASSWORD
+from storage import get_db
+from tests.conftest import PASSWORD, get_record
 from tests.intake_support import DATA, DESCRIPTION, PRODUCT, USERS, fill, start, submit
-
-
-@pytest.fixture
-def signed_in(client, auth):
-    auth.login()
-    return client
-
-
-def _case(app, case_id):
-    with app.app_context():
-        return drafts.get_record(get_db(), case_id)
 
 
 def test_first_step_is_shown_and_nothing_is_stored_before_moving_on(app, signed_in):
@@ -49,7 +38,7 @@ def test_product_step_validation_keeps_what_was_typed(app, signed_in, change, me
 
 def test_moving_on_creates_a_draft_at_the_next_step(app, signed_in, users):
     case_id = start(signed_in)
-    case = _case(app, case_id)
+    case = get_record(app, case_id)
     assert case["state"] == "draft" and case["step"] == "description" and case["title"] == "Contract helper"
     assert case["submitter_id"] == users["submitter"]["id"]
     assert case["intake"]["product"]["vendors"] == ["anthropic", "openai"]
@@ -74,7 +63,7 @@ def test_description_step_validation(app, signed_in, text, message):
     case_id = start(signed_in)
     response = signed_in.post(f"/intake/{case_id}/description", data={"description": text, "next": "1"})
     assert response.status_code == 200 and message in response.data.decode()
-    assert _case(app, case_id)["step"] == "description"
+    assert get_record(app, case_id)["step"] == "description"
 
 
 def test_description_guidance_is_shown_and_html_is_escaped(signed_in):
@@ -107,7 +96,7 @@ def test_back_keeps_unvalidated_answers_and_next_keeps_every_answer(app, signed_
     assert 'value="Contract helper"' in page and 'value="owner@example.com"' in page
     page = signed_in.get(f"/intake/{case_id}/description").data.decode()
     assert "half a thought" in page
-    assert _case(app, case_id)["step"] == "product"
+    assert get_record(app, case_id)["step"] == "product"
 
 
 def test_a_draft_resumes_at_its_step_from_my_cases(signed_in):
@@ -175,7 +164,7 @@ def test_review_of_an_unfinished_draft_sends_the_user_to_the_missing_step(signed
 
 def test_submit_creates_one_submitted_case_and_a_double_submit_changes_nothing(app, signed_in):
     case_id = submit(signed_in)
-    case = _case(app, case_id)
+    case = get_record(app, case_id)
     assert case["state"] == "submitted" and case["submitted_at"]
     assert case["assessment"]["vendors"] and case["facts"]["audience"]["source"] == "answered"
     assert case["answers"]["vendors"] == ["anthropic", "openai"]
@@ -184,7 +173,7 @@ def test_submit_creates_one_submitted_case_and_a_double_submit_changes_nothing(a
     assert again.status_code == 302
     with app.app_context():
         assert get_db()["cases"].count == 1
-        assert len(_case(app, case_id)["history"]) == 1
+        assert len(get_record(app, case_id)["history"]) == 1
     # The steps of a submitted case can no longer be edited.
     response = signed_in.post(f"/intake/{case_id}/users", data=USERS)
     assert response.headers["Location"] == f"/review/cases/{case_id}"
@@ -212,7 +201,7 @@ def test_personal_data_in_the_description_is_masked_before_storing(app, signed_i
     case_id = start(signed_in)
     text = DESCRIPTION + " Contact jane.doe@example.com or +44 20 7946 0958."
     signed_in.post(f"/intake/{case_id}/description", data={"description": text, "next": "1"})
-    case = _case(app, case_id)
+    case = get_record(app, case_id)
     assert "jane.doe" not in case["description"] and "[email redacted]" in case["description"]
     assert "[phone ending 958]" in case["intake"]["description"]["description"]
 
@@ -226,7 +215,7 @@ def test_followup_answers_become_facts(app, signed_in):
         "security_testing_with_owner_consent": "yes", "law_enforcement_use": "back_office", "person_consent": "no",
         "historical_public_figure": "yes", "qualified_human_review": "no", "next": "1"})
     signed_in.post(f"/intake/{case_id}/review", data={"audience": "consumer", "submit": "1"})
-    case = _case(app, case_id)
+    case = get_record(app, case_id)
     assert case["state"] == "submitted"
     assert case["answers"]["security_testing_with_owner_consent"] is True
     assert case["answers"]["law_enforcement_use"] == "back_office"
@@ -261,7 +250,7 @@ def test_live_preview_answers_json_and_is_optional(signed_in):
 
 def test_confirming_a_prediction_keeps_it_a_prediction(app, signed_in):
     case_id = submit(signed_in)
-    case = _case(app, case_id)
+    case = get_record(app, case_id)
     assert case["classification"]["domains"] == ["legal"]
     assert case["facts"]["domains"]["source"] == "predicted" and "domains" not in case["answers"]
 
@@ -269,7 +258,7 @@ def test_confirming_a_prediction_keeps_it_a_prediction(app, signed_in):
 def test_a_correction_sent_with_submit_counts(app, signed_in):
     case_id = fill(signed_in)
     signed_in.post(f"/intake/{case_id}/review", data={"domains": ["finance"], "audience": "consumer", "submit": "1"})
-    case = _case(app, case_id)
+    case = get_record(app, case_id)
     assert case["state"] == "submitted"
     assert case["facts"]["domains"] == {"value": ["finance"], "source": "answered", "uncertain": False,
                                         "previous": case["facts"]["domains"]["previous"]}
@@ -280,7 +269,7 @@ def test_back_on_the_first_step_saves_and_stays(app, signed_in):
     response = signed_in.post(f"/intake/{case_id}/product", data={**PRODUCT, "name": "Renamed helper", "back": "1"})
     assert response.status_code == 302
     assert response.headers["Location"] == f"/intake/{case_id}/product"
-    assert _case(app, case_id)["intake"]["product"]["name"] == "Renamed helper"
+    assert get_record(app, case_id)["intake"]["product"]["name"] == "Renamed helper"
 
 
 def test_submitting_embeds_the_description_once(app, signed_in):
@@ -316,7 +305,7 @@ def test_a_use_the_description_could_be_is_asked_when_it_matters(app, signed_in,
     assert "gambling or betting" in page and "qualified professional" not in page
     signed_in.post(f"/intake/{case_id}/followups", data={"gambling": "yes", "next": "1"})
     signed_in.post(f"/intake/{case_id}/review", data={"audience": "consumer", "submit": "1"})
-    case = _case(app, case_id)
+    case = get_record(app, case_id)
     assert case["answers"]["gambling"] is True
     assert case["assessment"]["vendors"]["openai"]["verdict"] == "prohibited"
 

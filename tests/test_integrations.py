@@ -19,7 +19,7 @@ from storage import open_db
 from storage.cases import set_state
 from storage.tokens import create_token
 from tests.hooks_support import VerifyingReceiver
-from tests.live_server import ROOT, LiveServer, prepare_database
+from bench.live_server import ROOT, LiveServer, prepare_database
 
 DOC = ROOT / "docs" / "integrations.md"
 MARKER = re.compile(r"^[ \t]*<!-- recipe: ([a-z0-9-]+) -->[ \t]*\n(?:[ \t]*\n)?([ \t]*)```[a-z]*\n(.*?)\n\2```",

@@ -12,10 +12,11 @@ import pytest
 from cryptography.fernet import Fernet
 
 from bench import loadgen
-from storage import migrate, open_db
+from bench.live_server import LiveServer, prepare_database
+from config import Config
+from storage import migrate, open_db, write_transaction
 from storage import webhooks as outbox
-from storage.cases import create_case, write_transaction
-from tests.live_server import LiveServer, prepare_database
+from storage.cases import create_case
 
 LOAD_SECONDS = 10
 
@@ -55,7 +56,9 @@ def test_recording_a_delivery_attempt_waits_for_a_concurrent_writer(tmp_path):
     writer = threading.Thread(target=_hold_write_lock, args=(path, 0.5, held))
     writer.start()
     held.wait(5)
-    assert outbox.record_attempt(db, delivery, error="refused") == "pending"
+    assert outbox.record_attempt(db, delivery, error="refused", base=Config.WEBHOOK_BACKOFF_SECONDS,
+                                 cap=Config.WEBHOOK_BACKOFF_MAX_SECONDS,
+                                 give_up_seconds=Config.WEBHOOK_GIVE_UP_HOURS * 3600) == "pending"
     assert db["webhook_attempts"].count == 1
     writer.join()
     assert db.execute("select title from cases").fetchone()[0] == "held"

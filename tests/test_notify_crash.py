@@ -10,7 +10,7 @@ import pytest
 
 from bench import loadgen
 from storage import open_db
-from tests.live_server import LiveServer, prepare_database
+from bench.live_server import LiveServer, prepare_database
 from tests.smtp_support import SmtpServer
 
 ADMIN, REVIEWER = "admin@example.com", "reviewer@example.com"

@@ -6,13 +6,9 @@ import re
 import pytest
 
 from classifier.labels import LABEL_FIELDS
-from storage import drafts, get_db
+from storage import get_db
+from tests.conftest import get_record
 from tests.intake_support import USERS, submit
-
-
-def _case(app, case_id):
-    with app.app_context():
-        return drafts.get_record(get_db(), case_id)
 
 
 @pytest.fixture
@@ -26,7 +22,7 @@ def submitted(app, client, auth):
 
 
 def _version(app, case_id):
-    return _case(app, case_id)["version"]
+    return get_record(app, case_id)["version"]
 
 
 def _post(client, app, case_id, action, **data):
@@ -36,7 +32,7 @@ def _post(client, app, case_id, action, **data):
 def _in_review(client, app, case_id):
     response = _post(client, app, case_id, "assign")
     assert response.status_code == 302
-    return _case(app, case_id)
+    return get_record(app, case_id)
 
 
 def test_queue_lists_waiting_cases_oldest_first_with_waiting_time(app, client, auth, submitted):
@@ -61,7 +57,7 @@ def test_queue_filters(client, submitted, query, shown):
 
 
 def test_queue_filter_by_the_verdict_the_case_has(app, client, submitted):
-    verdict = _case(app, submitted)["assessment"]["vendors"]["anthropic"]["verdict"]
+    verdict = get_record(app, submitted)["assessment"]["vendors"]["anthropic"]["verdict"]
     page = client.get(f"/review/?verdict={verdict}&vendor=anthropic").data.decode()
     assert f"/review/cases/{submitted}" in page
 
@@ -86,7 +82,7 @@ def test_approve_with_the_ticked_safeguards_as_conditions(app, client, submitted
     assert ticks
     response = _post(client, app, submitted, "approve", conditions=ticks[:1])
     assert response.status_code == 302
-    case = _case(app, submitted)
+    case = get_record(app, submitted)
     assert case["state"] == "approved" and case["decision"]["by"] == "reviewer@example.com"
     assert [c["id"] for c in case["decision"]["conditions"]] == ticks[:1]
     assert "Conditions:" in client.get(f"/review/cases/{submitted}").data.decode()
@@ -96,7 +92,7 @@ def test_approve_refuses_a_safeguard_the_case_does_not_have(app, client, submitt
     _in_review(client, app, submitted)
     response = _post(client, app, submitted, "approve", conditions=["anthropic:made_up"])
     assert response.status_code == 400 and "not a valid choice" in response.data.decode()
-    assert _case(app, submitted)["state"] == "in_review"
+    assert get_record(app, submitted)["state"] == "in_review"
 
 
 @pytest.mark.parametrize(("action", "field", "state", "message"), [
@@ -107,10 +103,10 @@ def test_reject_and_request_changes_need_text(app, client, submitted, action, fi
     _in_review(client, app, submitted)
     response = _post(client, app, submitted, action, **{field: "  "})
     assert response.status_code == 400 and message in response.data.decode()
-    assert _case(app, submitted)["state"] == "in_review"
+    assert get_record(app, submitted)["state"] == "in_review"
     response = _post(client, app, submitted, action, **{field: "Needs <b>work</b>, call 555-123-4567"})
     assert response.status_code == 302
-    case = _case(app, submitted)
+    case = get_record(app, submitted)
     assert case["state"] == state and case["decision"]["note"] == "Needs <b>work</b>, call [phone ending 567]"
     page = client.get(f"/review/cases/{submitted}").data.decode()
     assert "Needs &lt;b&gt;work&lt;/b&gt;" in page
@@ -121,7 +117,7 @@ def test_deciding_a_case_not_in_review_is_a_clear_409(app, client, submitted, ac
     response = _post(client, app, submitted, action, reason="r", message="m")
     assert response.status_code == 409
     assert "A submitted case cannot become" in response.data.decode()
-    assert _case(app, submitted)["state"] == "submitted"
+    assert get_record(app, submitted)["state"] == "submitted"
 
 
 def test_a_decided_case_cannot_be_decided_again_or_reassigned(app, client, submitted):
@@ -141,7 +137,7 @@ def test_the_second_of_two_reviewers_gets_a_conflict_and_nothing_is_overwritten(
     second = client.post(f"/review/cases/{submitted}/approve", data={"version": seen})
     assert second.status_code == 409
     assert "Someone else changed this case" in second.data.decode()
-    case = _case(app, submitted)
+    case = get_record(app, submitted)
     assert case["state"] == "rejected" and case["decision"]["note"] == "first"
 
 
@@ -158,7 +154,7 @@ def test_changes_requested_then_the_submitter_edits_and_resubmits(app, client, a
     assert response.status_code == 302
     response = client.post(f"/intake/{submitted}/review", data={"audience": "business", "submit": "1"})
     assert response.status_code == 302
-    case = _case(app, submitted)
+    case = get_record(app, submitted)
     assert case["state"] == "submitted" and case["answers"]["audience"] == "business"
     assert [h["to_state"] for h in case["history"]] == ["submitted", "in_review", "changes_requested", "submitted"]
     assert case["comments"][0]["body"] == "Only employees use it."
@@ -173,7 +169,7 @@ def test_override_reruns_the_rules_and_is_kept_as_a_labelled_example(app, client
     response = _post(client, app, submitted, "override", fact="prohibited", value="cyber_malicious",
                      reason="It writes malware")
     assert response.status_code == 302
-    case = _case(app, submitted)
+    case = get_record(app, submitted)
     assert case["facts"]["prohibited"]["source"] == "overridden"
     assert case["facts"]["prohibited"]["by"] == "reviewer@example.com"
     assert case["assessment"]["tier"] == "prohibited"
@@ -199,7 +195,7 @@ def test_a_submitter_cannot_act_even_by_posting_by_hand(app, client, auth, submi
     auth.login()
     response = _post(client, app, submitted, action, reason="r", message="m", fact="minors", value="yes")
     assert response.status_code == 403
-    assert _case(app, submitted)["state"] == "in_review"
+    assert get_record(app, submitted)["state"] == "in_review"
 
 
 @pytest.mark.parametrize("url", ["/review/", "/review/cases/{id}", "/review/cases/{id}/evidence",
@@ -247,7 +243,7 @@ def test_comments_are_masked_escaped_and_required(app, client, submitted):
     response = client.post(f"/review/cases/{submitted}/comment", data={"body": ""})
     assert response.status_code == 400 and "Write a comment." in response.data.decode()
     client.post(f"/review/cases/{submitted}/comment", data={"body": "<script>x</script> mail a@b.example"})
-    case = _case(app, submitted)
+    case = get_record(app, submitted)
     assert case["comments"][0]["body"] == "<script>x</script> mail [email redacted]"
     page = client.get(f"/review/cases/{submitted}").data.decode()
     assert "<script>x</script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
@@ -280,7 +276,7 @@ def test_case_page_lists_similar_past_cases_with_their_decisions(app, client, au
     page = client.get(f"/review/cases/{second}").data.decode()
     assert "Similar past cases" in page
     assert f"/review/cases/{submitted}" in page and "Too risky for us" in page
-    assert _case(app, second)["id"] != submitted
+    assert get_record(app, second)["id"] != submitted
     with app.app_context():
         from storage.reviews import similar
 
@@ -337,7 +333,7 @@ def test_overrides_export_as_labelled_examples(app, client, runner, submitted):
     assert example["id"] == f"case-{submitted}" and example["minors"] is True
     assert set(example) == {"id", "text", "source", *LABEL_FIELDS}
     assert example["source"] == "case"
-    assert example["text"] == _case(app, submitted)["description"]
+    assert example["text"] == get_record(app, submitted)["description"]
 
 
 def test_queue_waiting_time_and_age_filter(app, submitted):
@@ -388,7 +384,7 @@ def test_a_resubmission_keeps_the_reviewers_overrides_in_the_facts_and_assessmen
     response = client.post(f"/intake/{submitted}/review", data={"audience": "consumer", "domains": ["legal"],
                                                                "submit": "1"})
     assert response.status_code == 302
-    case = _case(app, submitted)
+    case = get_record(app, submitted)
     assert case["state"] == "submitted"
     assert case["facts"]["prohibited"]["value"] == "cyber_malicious"
     assert case["facts"]["prohibited"]["source"] == "overridden"

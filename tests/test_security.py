@@ -15,7 +15,7 @@ import storage.users
 from app import create_app
 from storage import clock, get_db, login_attempts, migrate, open_db
 from storage.login_attempts import Limits
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, sign_in
 from views.auth import User
 from views.security import HEADERS
 
@@ -34,11 +34,6 @@ def fast_hashes(monkeypatch):
     storage.users._stand_in_hash.cache_clear()
     yield
     storage.users._stand_in_hash.cache_clear()
-
-
-def _login(client, email="submitter@example.com", password=PASSWORD, address="127.0.0.1"):
-    return client.post("/auth/login", data={"email": email, "password": password},
-                       environ_base={"REMOTE_ADDR": address})
 
 
 def _signed_in(client):
@@ -165,7 +160,7 @@ def secure_app(app):
 @pytest.mark.parametrize("secure", [False, True])
 def test_session_cookie_flags(app, secure_app, users, secure):
     client = (secure_app if secure else app).test_client()
-    cookie = _cookie(_login(client), "session")
+    cookie = _cookie(sign_in(client), "session")
     assert "httponly" in cookie and cookie["samesite"].lower() == "samesite=lax"
     assert ("secure" in cookie) is secure
 
@@ -182,7 +177,7 @@ def test_remember_cookie_follows_the_session_cookie(app, secure_app, users, secu
 
 
 def test_sign_in_sets_no_remember_cookie(client, users):
-    assert not [h for h in _login(client).headers.getlist("Set-Cookie") if h.startswith("remember_token=")]
+    assert not [h for h in sign_in(client).headers.getlist("Set-Cookie") if h.startswith("remember_token=")]
 
 
 # --- redirect after sign-in ----------------------------------------------------------------------------------
@@ -212,14 +207,12 @@ class Clock:
     def advance(self, seconds):
         self.now += datetime.timedelta(seconds=seconds)
 
-    def iso(self):
-        return self.now.isoformat(timespec="seconds")
-
 
 @pytest.fixture
 def app_clock(monkeypatch):
     fake = Clock()
-    monkeypatch.setattr(clock, "now_iso", fake.iso)
+    # The one clock every storage module reads (storage/clock.py).
+    monkeypatch.setattr(clock, "now", lambda: fake.now)
     return fake
 
 
@@ -232,77 +225,77 @@ def throttled(app, users, app_clock):
 
 def test_failures_for_one_email_pause_its_sign_in_with_429(throttled, client):
     for _ in range(3):
-        response = _login(client, password="wrong password!")
+        response = sign_in(client, password="wrong password!")
         assert response.status_code == 200 and WRONG in response.data
-    response = _login(client)
+    response = sign_in(client)
     assert response.status_code == 429
     assert LOCKED in response.data and b"paused for 2 minutes" in response.data
     assert response.headers["Retry-After"] == "120"
     assert b'name="email"' in response.data and b'name="password"' in response.data
     assert not _signed_in(client)
     # The lock is on the e-mail, wherever the next attempt comes from.
-    assert _login(client, address="10.0.0.9").status_code == 429
+    assert sign_in(client, address="10.0.0.9").status_code == 429
 
 
 def test_lock_ends_after_the_lockout_and_is_not_extended_by_refused_attempts(throttled, client, app_clock):
     for _ in range(3):
-        _login(client, password="wrong password!")
+        sign_in(client, password="wrong password!")
     app_clock.advance(60)
-    response = _login(client, password="wrong password!")
+    response = sign_in(client, password="wrong password!")
     assert response.status_code == 429 and response.headers["Retry-After"] == "60"
     app_clock.advance(61)
-    assert _login(client).status_code == 302 and _signed_in(client)
+    assert sign_in(client).status_code == 302 and _signed_in(client)
 
 
 def test_failures_outside_the_window_do_not_add_up(throttled, client, app_clock):
     for _ in range(2):
-        _login(client, password="wrong password!")
+        sign_in(client, password="wrong password!")
     app_clock.advance(61)
     for _ in range(2):
-        assert _login(client, password="wrong password!").status_code == 200
-    assert _login(client).status_code == 302
+        assert sign_in(client, password="wrong password!").status_code == 200
+    assert sign_in(client).status_code == 302
 
 
 def test_success_clears_the_email_counter(throttled, client):
     for _ in range(2):
-        _login(client, password="wrong password!")
-    assert _login(client).status_code == 302
+        sign_in(client, password="wrong password!")
+    assert sign_in(client).status_code == 302
     client.post("/auth/logout")
     for _ in range(2):
-        assert _login(client, password="wrong password!").status_code == 200
-    assert _login(client).status_code == 302
+        assert sign_in(client, password="wrong password!").status_code == 200
+    assert sign_in(client).status_code == 302
 
 
 def test_failures_from_one_address_pause_it_for_every_email(throttled, client):
     for n in range(5):
-        assert _login(client, email=f"guess{n}@example.com").status_code == 200
-    response = _login(client, email="reviewer@example.com")
+        assert sign_in(client, email=f"guess{n}@example.com").status_code == 200
+    response = sign_in(client, email="reviewer@example.com")
     assert response.status_code == 429 and LOCKED in response.data
     # Another address is not affected, nor is the e-mail itself.
-    assert _login(client, email="reviewer@example.com", address="10.0.0.9").status_code == 302
+    assert sign_in(client, email="reviewer@example.com", address="10.0.0.9").status_code == 302
 
 
 def test_address_counter_is_not_cleared_by_a_success(throttled, client):
     for n in range(4):
-        _login(client, email=f"guess{n}@example.com")
-    assert _login(client).status_code == 302
+        sign_in(client, email=f"guess{n}@example.com")
+    assert sign_in(client).status_code == 302
     client.post("/auth/logout")
-    _login(client, email="guess9@example.com")
-    assert _login(client).status_code == 429
+    sign_in(client, email="guess9@example.com")
+    assert sign_in(client).status_code == 429
 
 
 def test_zero_turns_a_limit_off(throttled, client):
     throttled.config.update(LOGIN_MAX_FAILURES=0, LOGIN_MAX_FAILURES_PER_ADDRESS=0)
     for _ in range(8):
-        _login(client, password="wrong password!")
-    assert _login(client).status_code == 302
+        sign_in(client, password="wrong password!")
+    assert sign_in(client).status_code == 302
 
 
 def test_throttling_does_not_reveal_whether_an_account_exists(throttled, app):
     seen = {}
     for email in ("submitter@example.com", "nobody@example.com"):
         client = app.test_client()
-        steps = [_login(client, email=email, password="wrong password!", address=email) for _ in range(4)]
+        steps = [sign_in(client, email=email, password="wrong password!", address=email) for _ in range(4)]
         seen[email] = [(r.status_code, r.headers.get("Retry-After"),
                         r.data.replace(email.encode(), b"EMAIL")) for r in steps]
     assert seen["submitter@example.com"] == seen["nobody@example.com"]

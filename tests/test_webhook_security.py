@@ -9,9 +9,9 @@ import time
 import pytest
 
 from api.delivery import deliver_due, post
-from storage import get_db
-from storage.cases import set_state, write_transaction
-from tests.api_support import PROBLEM, Receiver, bearer, make_token, new_case
+from storage import get_db, write_transaction
+from storage.cases import set_state
+from tests.api_support import Receiver, assert_problem, bearer, make_token, new_case
 
 HOOKS = "/api/v1/webhooks"
 
@@ -59,7 +59,7 @@ def test_a_webhook_whose_token_was_revoked_behind_its_back_gets_nothing(app, cli
 
 def test_registering_a_webhook_needs_the_cases_read_scope(app, client):
     response = register(client, make_token(app, "webhooks"), "http://127.0.0.1:9/hook")
-    assert response.status_code == 403 and response.mimetype == PROBLEM
+    assert_problem(response, 403)
     assert "cases:read" in response.get_json()["detail"]
 
 

@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from api.delivery import post, target_problem
-from tests.api_support import PROBLEM, Receiver, bearer, make_token
+from tests.api_support import Receiver, assert_problem, bearer, make_token
 
 
 @pytest.mark.parametrize("url", [
@@ -39,7 +39,7 @@ def test_registering_a_loopback_url_is_a_422_naming_the_url(app, client):
     app.config["WEBHOOK_ALLOW_LOOPBACK"] = False
     token = make_token(app)
     response = client.post("/api/v1/webhooks", json={"url": "http://127.0.0.1:9/hook"}, headers=bearer(token))
-    assert response.status_code == 422 and response.mimetype == PROBLEM
+    assert_problem(response, 422)
     assert response.get_json()["errors"][0]["field"] == "url"
     assert "not allowed" in response.get_json()["errors"][0]["message"]
 

@@ -12,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 import rules
 from forms import wizard
 from storage import drafts, migrate
+from storage.cases import get_record
 
 # Every follow-up question applies to this draft, so the follow-up form shows all its fields.
 ALL_FOLLOWUPS = {"users": {"minors": "yes", "simulates_real_person": "yes", "decisions_about_individuals": "yes"},
@@ -104,7 +105,7 @@ def test_valid_answers_round_trip_through_the_draft_and_still_validate(app, part
     case_id = drafts.create_draft(db, {"id": 1, "email": "pm@example.com"}, "product", product, "description")
     for name in list(intake)[1:]:
         drafts.save_step(db, case_id, name, intake[name], wizard.neighbour(name, intake, 1))
-    stored = drafts.get_record(db, case_id)
+    stored = get_record(db, case_id)
     assert stored["intake"] == intake
     assert stored["title"] == product["name"] and stored["description"] == description["description"]
     with app.test_request_context():

@@ -1,11 +1,7 @@
 """Admin pages: user accounts and the policy packs the rules engine runs on."""
 
 import hashlib
-import os
-import re
-import secrets
-import tempfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -13,14 +9,9 @@ from flask_login import current_user
 import rules
 from forms.admin import ConfirmForm, CreateUserForm, PasswordForm, RoleForm, UploadPackForm
 from rules.packs import signature
-from storage import audit, get_db, users
-from storage.cases import write_transaction
+from storage import audit, get_db, users, write_transaction
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-# Real packs are a few kilobytes; anything near this is a mistake, and parsing it would tie up a worker.
-MAX_PACK_BYTES = 256 * 1024
-PACK_FILE = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}\.toml$")
 
 
 @bp.before_request
@@ -147,19 +138,6 @@ def _record(action, before=None, after=None):
         audit.record(db, current_user.email, action, before=before, after=after)
 
 
-def check_packs(directory):
-    """Validate the packs in ``directory`` as ``flask policies check`` does.
-
-    :returns: ``(True, summary)`` or ``(False, the loader's error)``.
-    """
-    try:
-        packs = rules.load_packs(directory)
-    except rules.PackError as exc:
-        return False, exc.message
-    count = sum(len(p.rules) for p in packs), sum(len(p.clauses) for p in packs)
-    return True, f"ok: {directory}: {len(packs)} packs, {count[0]} rules, {count[1]} clauses"
-
-
 def _policies_page(status=200, check=None, upload=None):
     packs = rules.get_packs()
     try:
@@ -181,8 +159,11 @@ def policies():
 @bp.route("/policies/check")
 def check():
     """Validate the pack files on disk without loading them."""
-    ok, message = check_packs(current_app.config["POLICIES_DIR"])
-    return _policies_page(check={"ok": ok, "message": message})
+    try:
+        check = {"ok": True, "message": rules.check_packs(current_app.config["POLICIES_DIR"])}
+    except rules.PackError as exc:
+        check = {"ok": False, "message": exc.message}
+    return _policies_page(check=check)
 
 
 def _reload():
@@ -193,7 +174,7 @@ def _reload():
     # What was in use before this request, not what get_packs may have just reloaded on its own.
     before = [p.id for p in current_app.extensions.get("policies") or rules.get_packs()]
     try:
-        rules.init_app(current_app)
+        rules.load_into(current_app)
     except rules.PackError as exc:
         return before, before, exc.message
     return before, [p.id for p in current_app.extensions["policies"]], None
@@ -214,54 +195,6 @@ def reload():
     return redirect(url_for("admin.policies"))
 
 
-class UploadError(ValueError):
-    """An uploaded pack was refused; nothing was written."""
-
-    status = 400
-
-
-def save_pack(upload, directory):
-    """Validate an uploaded pack together with the loaded ones, then write it into ``directory`` atomically.
-
-    :param upload: a werkzeug ``FileStorage``.
-    :returns: ``(pack id, file contents)``.
-    :raises UploadError: a bad name or size, an id already taken, a pack the loader refuses, or an unwritable folder.
-    """
-    name = PurePosixPath((upload.filename or "").replace("\\", "/")).name
-    if not PACK_FILE.match(name):
-        raise UploadError("Name the file after its pack id, in lower case, e.g. openai-2026-01-01.toml.")
-    data = upload.stream.read(MAX_PACK_BYTES + 1)
-    if len(data) > MAX_PACK_BYTES:
-        raise UploadError(f"A pack file may have at most {MAX_PACK_BYTES // 1024} KB.")
-    pack_id, directory = name.removesuffix(".toml"), Path(directory)
-    target = directory / name
-    if pack_id in rules.get_packs() or target.exists():
-        raise UploadError(f"A pack with the id {pack_id} already exists; packs are never replaced, add a new one.")
-    with tempfile.TemporaryDirectory() as tmp:
-        candidate = Path(tmp) / name
-        candidate.write_bytes(data)
-        try:
-            rules.load_packs(directory, extra=[candidate])
-        except rules.PackError as exc:
-            raise UploadError(exc.message) from None
-    # Written under a name the loader does not read, then linked into place: a reader never sees half a
-    # file, and a pack that appeared meanwhile under the same name is not overwritten.
-    part = directory / f".{pack_id}.{secrets.token_hex(4)}.part"
-    try:
-        with open(part, "xb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.link(part, target)
-    except FileExistsError:
-        raise UploadError(f"A pack with the id {pack_id} already exists.") from None
-    except OSError as exc:
-        raise UploadError(f"Cannot write to {directory}: {exc.strerror}.") from None
-    finally:
-        part.unlink(missing_ok=True)
-    return pack_id, data
-
-
 @bp.post("/policies/upload")
 def upload():
     """Add a new pack file, then reload; a pack that cannot be loaded with the others is not kept."""
@@ -270,8 +203,8 @@ def upload():
         return _policies_page(400, upload=form)
     directory = current_app.config["POLICIES_DIR"]
     try:
-        pack_id, data = save_pack(form.pack.data, directory)
-    except UploadError as exc:
+        pack_id, data = rules.save_pack(form.pack.data, directory, rules.get_packs())
+    except rules.UploadError as exc:
         form.pack.errors.append(str(exc))
         return _policies_page(exc.status, upload=form)
     before, _, error = _reload()

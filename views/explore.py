@@ -2,10 +2,8 @@
 
 from flask import Blueprint, render_template
 
-import rules
-from classifier.embedders import ModelMissingError
-from classifier.predictor import ModelFileError
-from classifier.service import get_classifier
+from assessment import AssessmentError, ClassifierUnavailable, assess
+from classifier.labels import LABEL_FIELDS
 from forms.explore import DescribeForm
 
 from .throttle import check_classify
@@ -21,10 +19,12 @@ def index():
     if form.validate_on_submit():
         check_classify()
         try:
-            result = get_classifier().classify(form.description.data)
-        except (ModelFileError, ModelMissingError) as exc:
-            return render_template("explore/index.html", form=form, unavailable=str(exc)), 503
-        result.setdefault("possible_uses", rules.possible_uses(form.description.data))
-        facts = rules.build_facts(result)
-        assessment = rules.assess(facts, packs=rules.get_packs())
-    return render_template("explore/index.html", form=form, result=result, facts=facts, assessment=assessment)
+            assessed = assess(form.description.data)
+        except ClassifierUnavailable as exc:
+            return render_template("explore/index.html", form=form, unavailable=exc.reason), 503
+        except AssessmentError as exc:
+            form.description.errors.append(exc.message)
+            return render_template("explore/index.html", form=form), exc.status
+        result, facts, assessment = assessed["classification"], assessed["facts"], assessed["assessment"]
+    return render_template("explore/index.html", form=form, result=result, facts=facts, assessment=assessment,
+                           label_fields=LABEL_FIELDS)

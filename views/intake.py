@@ -1,4 +1,4 @@
-"""The guided intake: a step at a time, saved as a server-side draft, reviewed, then submitted."""
+"""The guided intake: a step at a time, saved as a server-side draft, confirmed, then submitted."""
 
 import datetime
 import re
@@ -7,14 +7,14 @@ import secrets
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from api.assess import assess_description
-from api.errors import ApiError
+from assessment import AssessmentError, assess
 from classifier.embedders import ModelMissingError
 from classifier.predictor import ModelFileError
 from classifier.service import case_embedding, get_classifier
 from forms import wizard
+from rules.facts import CLASSIFIER_FACTS
 from storage import drafts, get_db
-from storage.cases import CaseError
+from storage.cases import CaseError, get_record, list_for_submitter
 
 from .throttle import check_classify, classify_wait
 
@@ -27,7 +27,7 @@ def _user():
 
 def get_own_case_or_404(case_id):
     """The signed-in user's own case; another user's case is a 404, as if it did not exist."""
-    case = drafts.get_record(get_db(), case_id)
+    case = get_record(get_db(), case_id)
     if case is None or case["submitter_id"] != current_user.id:
         abort(404)
     return case
@@ -36,7 +36,7 @@ def get_own_case_or_404(case_id):
 @bp.route("/")
 def cases():
     """My cases: drafts with a link to resume them, and everything submitted."""
-    return render_template("intake/cases.html", cases=drafts.list_for_submitter(get_db(), current_user.id),
+    return render_template("intake/cases.html", cases=list_for_submitter(get_db(), current_user.id),
                            steps=wizard.BY_NAME)
 
 
@@ -70,8 +70,7 @@ def preview():
         result = get_classifier().classify(form.description.data)
     except (ModelFileError, ModelMissingError) as exc:
         return jsonify({"error": f"The classifier is not available: {exc}"}), 503
-    shown = ("domains", "audience", "decisions_about_individuals", "prohibited", "chatbot", "minors", "uncertain",
-             "unreadable")
+    shown = (*CLASSIFIER_FACTS, "uncertain", "unreadable")
     return jsonify({k: result[k] for k in shown})
 
 
@@ -84,10 +83,9 @@ def _assess(intake, classification=None, overrides=None):
     """
     description = intake.get("description", {}).get("description") or ""
     try:
-        return assess_description(description, wizard.answers(intake), None, classification, overrides), None, 200
-    except ApiError as exc:
-        details = "; ".join(e.get("message", "") for e in (exc.errors or [])) or exc.detail
-        return None, details, exc.status
+        return assess(description, wizard.answers(intake), None, classification, overrides), None, 200
+    except AssessmentError as exc:
+        return None, exc.message, exc.status
 
 
 @bp.route("/<int:case_id>/<name>", methods=("GET", "POST"))
@@ -103,8 +101,8 @@ def step(case_id, name):
         abort(404)
     if not current.shown(intake):
         return redirect(url_for("intake.step", case_id=case_id, name=wizard.neighbour("data", intake, 1)))
-    if name == "review":
-        return _review(case, current)
+    if name == wizard.CONFIRM:
+        return _confirm(case, current)
     posted = request.method == "POST"
     form = current.make_form(intake, None if posted else intake.get(name))
     if posted and "back" in request.form:
@@ -125,17 +123,17 @@ def step(case_id, name):
     return render_template("intake/step.html", form=form, step=current, steps=wizard.shown_steps(intake), case=case)
 
 
-def _review(case, current):
-    """The review step: what the service concluded, corrections that update it, and submit."""
+def _confirm(case, current):
+    """The confirm step: what the service concluded, corrections that update it, and submit."""
     intake, case_id = case["intake"], case["id"]
     missing = wizard.incomplete_step(intake)
     if missing:
         flash("Some answers are missing: finish this step first.")
         return redirect(url_for("intake.step", case_id=case_id, name=missing))
     posted = request.method == "POST"
-    saved = intake.get("review")
+    saved = intake.get(wizard.CONFIRM)
     if posted and "back" in request.form:
-        return redirect(url_for("intake.step", case_id=case_id, name=wizard.neighbour("review", intake, -1)))
+        return redirect(url_for("intake.step", case_id=case_id, name=wizard.neighbour(wizard.CONFIRM, intake, -1)))
     overrides = case.get("overrides") or None
     check_classify()
     result, problem, status = _assess(intake, overrides=overrides)
@@ -145,14 +143,14 @@ def _review(case, current):
     form = current.make_form(intake, None if posted else saved)
     if posted and form.validate_on_submit():
         corrections = _corrections(intake, wizard.step_data(form), result)
-        drafts.save_step(get_db(), case_id, "review", corrections, "review", current_user.email)
+        drafts.save_step(get_db(), case_id, wizard.CONFIRM, corrections, wizard.CONFIRM, current_user.email)
         if "submit" in request.form:
-            intake = {**intake, "review": corrections}
+            intake = {**intake, wizard.CONFIRM: corrections}
             result, problem, _ = _assess(intake, result["classification"] if result else None, overrides)
             return _submit({**case, "intake": intake}, result, problem)
         flash("Your corrections are applied: the result below is updated.")
-        return redirect(url_for("intake.step", case_id=case_id, name="review"))
-    return render_template("intake/review.html", form=form, step=current, steps=wizard.shown_steps(intake),
+        return redirect(url_for("intake.step", case_id=case_id, name=wizard.CONFIRM))
+    return render_template("intake/confirm.html", form=form, step=current, steps=wizard.shown_steps(intake),
                            case=case, result=result, problem=problem), 503 if status == 503 else 200
 
 
@@ -161,7 +159,7 @@ def _corrections(intake, data, result):
 
     Confirming a prediction unchanged must not turn it into an answer: that would hide its uncertainty.
     """
-    base = wizard.answers({**intake, "review": {}})
+    base = wizard.answers({**intake, wizard.CONFIRM: {}})
     predicted = (result or {}).get("classification") or {}
     return {"domains": None if sorted(data.get("domains") or []) == sorted(predicted.get("domains") or []) else
             data.get("domains") or [],
@@ -172,7 +170,7 @@ def _corrections(intake, data, result):
 def _submit(case, result, problem):
     if result is None:
         flash(f"The case cannot be assessed yet: {problem}")
-        return redirect(url_for("intake.step", case_id=case["id"], name="review"))
+        return redirect(url_for("intake.step", case_id=case["id"], name=wizard.CONFIRM))
     intake = case["intake"]
     fields = {"title": intake["product"]["name"], "description": intake["description"]["description"],
               "answers": wizard.answers(intake), "classification": result["classification"],

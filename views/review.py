@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from wtforms import SelectChoice
 
-import rules
+from assessment import AssessmentError, reassess
 from forms.review import (
     ApproveForm,
     AssignForm,
@@ -19,20 +19,20 @@ from forms.review import (
     RejectForm,
     parse_value,
 )
-from storage import drafts, get_db, reviews
-from storage.cases import CaseError, add_comment
+from storage import get_db, reviews
+from storage.cases import CaseError, add_comment, get_record
 
 from .auth import role_required
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
 
-def get_case_or_404(case_id):
+def readable_case_or_404(case_id):
     """The case, if the signed-in user may see it: reviewers see all submitted cases, submitters only their own.
 
     A draft is its owner's alone, as in the wizard: half-typed answers are not for reviewers yet.
     """
-    case = drafts.get_record(get_db(), case_id)
+    case = get_record(get_db(), case_id)
     own = case is not None and case["submitter_id"] == current_user.id
     if case is None or not (own or (current_user.has_role("reviewer") and case["state"] != "draft")):
         abort(404)
@@ -79,7 +79,7 @@ def queue():
 @bp.route("/cases/<int:case_id>")
 def case(case_id):
     """Everything about one case, with the actions the user may take."""
-    return _page(get_case_or_404(case_id))
+    return _page(readable_case_or_404(case_id))
 
 
 def _duties():
@@ -90,7 +90,7 @@ def _duties():
 
 def _act(case_id, name, form, action, done):
     """Run a reviewer action if its form is valid; a stale version or bad transition is a 409 page."""
-    case = get_case_or_404(case_id)
+    case = readable_case_or_404(case_id)
     if name == "approve":
         form.conditions.choices = safeguard_choices(case)
     if not form.validate_on_submit():
@@ -98,7 +98,7 @@ def _act(case_id, name, form, action, done):
     try:
         action(case, form)
     except CaseError as exc:
-        return _page(drafts.get_record(get_db(), case_id), exc.status, error=str(exc), **{name: form})
+        return _page(get_record(get_db(), case_id), exc.status, error=str(exc), **{name: form})
     flash(done)
     return redirect(url_for("review.case", case_id=case_id))
 
@@ -156,8 +156,8 @@ def override(case_id):
         value = parse_value(form.fact.data, form.value.data)
         try:
             reviews.override_fact(get_db(), case_id, form.fact.data, value, form.reason.data, current_user.email,
-                                  form.version.data, **_duties())
-        except rules.FactError as exc:
+                                  form.version.data, reassess=reassess, **_duties())
+        except AssessmentError as exc:
             raise CaseError(exc.message) from None
 
     return _act(case_id, "override", OverrideForm(), action, "Fact overridden; the verdicts are updated.")
@@ -182,7 +182,7 @@ def evidence(case):
 @bp.route("/cases/<int:case_id>/evidence.json")
 def evidence_json(case_id):
     """The evidence pack as a JSON download."""
-    body = json.dumps(evidence(get_case_or_404(case_id)), indent=2, ensure_ascii=False)
+    body = json.dumps(evidence(readable_case_or_404(case_id)), indent=2, ensure_ascii=False)
     return body, 200, {"Content-Type": "application/json",
                        "Content-Disposition": f'attachment; filename="case-{case_id}-evidence.json"'}
 
@@ -190,7 +190,7 @@ def evidence_json(case_id):
 @bp.route("/cases/<int:case_id>/evidence")
 def evidence_page(case_id):
     """The evidence pack as a printable page."""
-    return render_template("review/evidence.html", case=get_case_or_404(case_id))
+    return render_template("review/evidence.html", case=readable_case_or_404(case_id))
 
 
 def _filtered(states):

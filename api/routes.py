@@ -1,4 +1,4 @@
-"""The ticketing JSON API under /api/v1: classify, open cases, follow decisions by webhook."""
+"""The API's routes under /api/v1: classify, open cases, follow decisions by webhook."""
 
 import datetime
 import hashlib
@@ -10,11 +10,12 @@ from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 import rules
 from api import responses as r
 from api import schemas as s
-from api.assess import assess_description, pack_view, packs_in_force
-from api.auth import authenticate, init_limiter, scope
-from api.delivery import is_loopback, start_worker, target_problem
-from api.errors import ApiError, field_error, handle_api_error, handle_http_error, handle_unexpected
+from api.auth import require_token, scope
+from api.delivery import is_loopback, target_problem
+from api.errors import ApiError, field_error, handle_api_error, handle_unexpected, problem_for_http_error
+from api.policies import pack_view, packs_in_force
 from api.spec import BEARER, PUBLIC, openapi_document, responses, spec
+from assessment import AssessmentError, assess
 from classifier.embedders import ModelMissingError
 from classifier.predictor import ModelFileError
 from classifier.service import case_embedding, get_classifier
@@ -24,7 +25,7 @@ from storage.masking import mask
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.register_error_handler(ApiError, handle_api_error)
-bp.register_error_handler(HTTPException, handle_http_error)
+bp.register_error_handler(HTTPException, problem_for_http_error)
 bp.register_error_handler(Exception, handle_unexpected)
 
 # Errors every authenticated operation may answer.
@@ -43,7 +44,7 @@ def check_request():
     required = getattr(view, "api_scope", None)
     if request.method == "OPTIONS" or required == "public":
         return
-    record = authenticate(required)
+    record = require_token(required)
     if current_app.config["API_RATE_LIMIT_STORAGE"] == "database":
         # Counted in the database, so the limit holds across every gunicorn worker.
         wait = rate_limits.hit(get_db(), f"api:token:{record['id']}", current_app.config["API_RATE_LIMIT"])
@@ -62,6 +63,20 @@ def check_request():
             raise ApiError(400, detail="The body is not valid JSON: it is nested too deeply.") from None
 
 
+def case_links(case_id):
+    """Where the API serves a case and its comments."""
+    base = f"{bp.url_prefix}/cases/{case_id}"
+    return {"self": base, "comments": f"{base}/comments"}
+
+
+def _linked_case(case):
+    return {**case, "links": case_links(case["id"])}
+
+
+def _linked_hook(hook):
+    return {**hook, "links": {"deliveries": f"{bp.url_prefix}/webhooks/{hook['id']}/deliveries"}}
+
+
 def _answers(model):
     return model.model_dump(mode="json", exclude_none=True) if model is not None else {}
 
@@ -77,7 +92,18 @@ def get_case_or_404(case_id):
     if case is None or case["state"] == "draft" or (
             token.get("own_cases") and cases.token_of(get_db(), case_id) != token["id"]):
         raise ApiError(404, detail=f"No case {case_id}.")
-    return case
+    return _linked_case(case)
+
+
+def _assess(description, answers, on=None):
+    """:func:`assessment.assess`, its refusals answered as problems."""
+    try:
+        return assess(description, answers, on)
+    except AssessmentError as exc:
+        if exc.field:
+            raise ApiError(exc.status, detail="Some fields are invalid.",
+                           errors=[field_error(exc.field, exc.message)]) from None
+        raise ApiError(exc.status, detail=exc.message) from None
 
 
 def _case_error(exc):
@@ -93,7 +119,7 @@ def classify():
     """Classify a description and assess it against the policies in force; stores only a counter."""
     body = request.context.json
     _check_budget(g.api_token)
-    result = assess_description(body.description, _answers(body.answers), body.on)
+    result = _assess(body.description, _answers(body.answers), body.on)
     tokens.count_use(get_db(), g.api_token["id"], "classify")
     return result
 
@@ -132,12 +158,12 @@ def create_case():
             idempotency = (key, digest)
             existing = cases.find_idempotent(db, token["id"], key, digest)
             if existing is not None:
-                return existing, 200
+                return _linked_case(existing), 200
         _check_budget(token)
         answers = _answers(body.answers)
         # Classified masked: the explanation quotes sentences of the text, and it is stored and sent on.
         description = mask(body.description)
-        result = assess_description(description, answers, None)
+        result = _assess(description, answers)
         case, created = cases.create_case(
             db, title=mask(body.title), description=description, external_ref=body.external_ref,
             submitter_email=body.submitter_email, classification=result["classification"], answers=answers,
@@ -145,6 +171,7 @@ def create_case():
             token_id=token["id"], idempotency=idempotency, embedding=case_embedding(description))
     except cases.CaseError as exc:
         raise _case_error(exc) from None
+    case = _linked_case(case)
     if not created:
         return case, 200
     tokens.count_use(db, token["id"], "cases")
@@ -177,7 +204,7 @@ def list_cases():
                                               token_id=own, drafts=False)
     except cases.CaseError as exc:
         raise _case_error(exc) from None
-    return {"items": items, "next_cursor": next_cursor}
+    return {"items": [_linked_case(item) for item in items], "next_cursor": next_cursor}
 
 
 @bp.post("/cases/<int:case_id>/comments")
@@ -197,7 +224,7 @@ def add_comment(case_id):
         comment = cases.add_comment(get_db(), case_id, body.body, author, token_id=token["id"], actor=actor)
     except cases.CaseError as exc:
         raise _case_error(exc) from None
-    return comment, 201, {"Location": cases.links(case_id)["self"]}
+    return comment, 201, {"Location": case_links(case_id)["self"]}
 
 
 @bp.get("/policies")
@@ -270,7 +297,8 @@ def create_webhook():
         raise ApiError(409, detail=str(exc)) from None
     except hooks.WebhookError as exc:
         raise ApiError(422, detail=str(exc), errors=[field_error(exc.field, str(exc))]) from None
-    return hook, 201, {"Location": f"{bp.url_prefix}/webhooks/{hook['id']}/deliveries"}
+    hook = _linked_hook(hook)
+    return hook, 201, {"Location": hook["links"]["deliveries"]}
 
 
 @bp.get("/webhooks")
@@ -278,7 +306,7 @@ def create_webhook():
 @scope("webhooks")
 def list_webhooks():
     """The webhooks this token registered."""
-    return {"items": hooks.list_webhooks(get_db(), g.api_token["id"])}
+    return {"items": [_linked_hook(hook) for hook in hooks.list_webhooks(get_db(), g.api_token["id"])]}
 
 
 @bp.delete("/webhooks/<int:webhook_id>")
@@ -306,16 +334,3 @@ def deliveries(webhook_id):
         raise ApiError(404, detail=str(exc)) from None
     q = request.context.query
     return {"items": hooks.list_deliveries(db, webhook_id, q.status, q.limit)}
-
-
-def init_app(app, csrf):
-    """Register the blueprint without CSRF (tokens, not cookies), its rate limits and the delivery worker."""
-    csrf.exempt(bp)
-    init_limiter(app, bp)
-    app.register_blueprint(bp)
-
-    @app.before_request
-    def _start_delivery_worker():
-        # gunicorn starts the worker before the first request (gunicorn.conf.py); this covers `flask run`.
-        if "webhook_worker" not in app.extensions:
-            start_worker(app)

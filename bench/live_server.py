@@ -1,4 +1,5 @@
-"""Start the real service under gunicorn on a free loopback port, for browser, load and crash tests."""
+"""Start the real service under gunicorn on a free loopback port, for the load bench and the browser, load and
+crash tests (tests import this; it imports nothing from tests)."""
 
 import os
 import signal
@@ -14,7 +15,10 @@ from storage import migrate, open_db
 from storage.users import create_user
 
 ROOT = Path(__file__).resolve().parent.parent
+# The password of every user the tests and the load bench create.
 PASSWORD = "correct horse battery"
+# The app with the keyword embedder (tests/live_app.py): a gunicorn target, started by name, not imported here.
+FAKE_MODEL_APP = "tests.live_app:create_app()"
 ROLES = ("submitter", "reviewer", "admin")
 
 
@@ -82,7 +86,7 @@ class LiveServer:
         if not self.database.exists():
             prepare_database(self.database)
         self.port = self.port or free_port()
-        target = "tests.live_app:create_app()" if self.fake_model else "app:create_app()"
+        target = FAKE_MODEL_APP if self.fake_model else "app:create_app()"
         # The imports take most of a start; with the fake model the workers can share one import by forking.
         # The real model is loaded per worker, as in production: an inference session's threads do not survive a fork.
         preload = ["--preload"] if self.fake_model else []
@@ -107,7 +111,8 @@ class LiveServer:
             # Under load the probe queues behind other requests: give it the time left, not a fixed few seconds.
             wait = max(1.0, min(60.0, deadline - time.monotonic()))
             try:
-                with urllib.request.urlopen(self.url + "/api/v1/health", timeout=wait) as response:
+                # self.url is http://127.0.0.1:<port>, built above: never a file: or user-given URL.
+                with urllib.request.urlopen(self.url + "/api/v1/health", timeout=wait) as response:  # nosec B310
                     if response.status == 200:
                         return
             except (urllib.error.URLError, ConnectionError, TimeoutError):
