@@ -2,7 +2,6 @@
 
 import os
 import secrets
-from pathlib import Path
 
 from flask import Flask
 from flask_login import LoginManager
@@ -71,17 +70,4 @@ def create_app(test_config=None):
 
 def _instance_secret(app):
     """Read the secret key from the instance folder, creating it on first run."""
-    path = Path(app.instance_path) / "secret_key"
-    if not path.exists():
-        # Written aside and linked into place so two workers starting together agree on one key.
-        tmp = path.with_name(f".secret_key.{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
-    return path.read_text().strip()
+    return config.instance_secret(app.instance_path, "secret_key", lambda: secrets.token_hex(32))

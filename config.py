@@ -1,5 +1,6 @@
 """Default settings; each can be overridden by an ``INTAKE_*`` environment variable."""
 
+import os
 from pathlib import Path
 
 import flask
@@ -25,6 +26,24 @@ def load(overrides=None):
         if value and value != ":memory:" and not Path(value).is_absolute():
             config[key] = str(ROOT / value)
     return config
+
+
+def instance_secret(instance_path, name, make):
+    """The secret kept in ``<instance>/<name>``, made by ``make()`` and written (mode 600) on first use."""
+    path = Path(instance_path) / name
+    if not path.exists():
+        # Written aside and linked into place so two workers starting together agree on one value.
+        tmp = path.with_name(f".{name}.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(make())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()
 
 
 def split_cores(cores, worker_count, setting=None):

@@ -11,7 +11,8 @@ import threading
 import time
 import urllib.parse
 
-from storage import open_db
+import outbox_worker
+from outbox_worker import OutboxWorker
 from storage import webhooks as outbox
 from storage.webhook_secrets import seal_stored
 
@@ -250,39 +251,14 @@ def deliver_due(db, config, now=None, max_rounds=50):
     return stats
 
 
-class DeliveryWorker(threading.Thread):
+class DeliveryWorker(OutboxWorker):
     """A daemon thread that drains the outbox every ``WEBHOOK_POLL_SECONDS``; one per serving process."""
 
-    def __init__(self, config):
-        super().__init__(name="webhook-delivery", daemon=True)
-        self.config = dict(config)
-        self.stopping = threading.Event()
-        self.wake = threading.Event()
+    name_prefix = "webhook-delivery"
+    poll_setting = "WEBHOOK_POLL_SECONDS"
 
-    def run(self):
-        poll = float(self.config["WEBHOOK_POLL_SECONDS"])
-        # One connection for the thread's life. Besides saving a connect per pass, it means request
-        # connections are never the database's last one, so closing them skips SQLite's WAL checkpoint.
-        db = None
-        while not self.stopping.is_set():
-            try:
-                db = db or open_db(self.config["DATABASE"])
-                deliver_due(db, self.config)
-            except Exception:  # the worker must outlive a locked or not yet migrated database
-                log.exception("webhook delivery pass failed")
-                if db is not None:
-                    db.close()
-                db = None
-            self.wake.wait(poll)
-            self.wake.clear()
-        if db is not None:
-            db.close()
-
-    def stop(self, timeout=5.0):
-        """Ask the thread to finish its pass and wait for it."""
-        self.stopping.set()
-        self.wake.set()
-        self.join(timeout)
+    def drain(self, db):
+        deliver_due(db, self.config)
 
 
 def worker_enabled(app):
@@ -291,24 +267,11 @@ def worker_enabled(app):
     return (not app.testing) if setting is None else bool(setting)
 
 
-_start_lock = threading.Lock()
-
-
 def start_worker(app):
     """Start the app's delivery worker in this process once, if enabled; returns it or None."""
-    if not worker_enabled(app):
-        return None
-    with _start_lock:
-        worker = app.extensions.get("webhook_worker")
-        if worker is None or not worker.is_alive():
-            worker = DeliveryWorker(app.config)
-            worker.start()
-            app.extensions["webhook_worker"] = worker
-    return worker
+    return outbox_worker.start(app, "webhook_worker", DeliveryWorker) if worker_enabled(app) else None
 
 
 def stop_worker(app):
     """Stop the app's delivery worker, if one runs."""
-    worker = app.extensions.pop("webhook_worker", None)
-    if worker is not None:
-        worker.stop()
+    outbox_worker.stop(app, "webhook_worker")

@@ -14,11 +14,11 @@ alone no longer signs deliveries. Secrets stored in plaintext by an earlier rele
 
 import base64
 import binascii
-import os
 import secrets
-from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
+
+from config import instance_secret
 
 from . import write_transaction
 
@@ -112,17 +112,4 @@ def seal_stored(db, key):
 
 def instance_key(instance_path):
     """The Fernet key in ``<instance>/webhook_key``, created (mode 600) on first use."""
-    path = Path(instance_path) / KEY_FILE
-    if not path.exists():
-        # Written aside and linked into place so two workers starting together agree on one key.
-        tmp = path.with_name(f".{KEY_FILE}.{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(Fernet.generate_key().decode())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
-    return path.read_text().strip()
+    return instance_secret(instance_path, KEY_FILE, lambda: Fernet.generate_key().decode())

@@ -4,7 +4,8 @@ import http.server
 import json
 import threading
 
-from storage import get_db
+from config import Config
+from storage import get_db, webhooks
 from storage.tokens import create_token
 
 ALL_SCOPES = "classify cases:read cases:write webhooks"
@@ -78,3 +79,8 @@ class Receiver:
         """Bodies of the requests answered 2xx, parsed."""
         with self.lock:
             return [json.loads(r["body"]) for r in self.requests if 200 <= r["status"] < 300]
+
+
+def backoff_seconds(attempts):
+    """The wait after a failed webhook attempt, with the default backoff settings the test app runs with."""
+    return webhooks.backoff_seconds(attempts, Config.WEBHOOK_BACKOFF_SECONDS, Config.WEBHOOK_BACKOFF_MAX_SECONDS)

@@ -8,10 +8,9 @@ import pytest
 from api.delivery import deliver_due, start_worker, stop_worker
 from api.signing import sign, verify
 from app import create_app
-from config import Config
-from storage import get_db, migrate, webhooks
+from storage import get_db, migrate
 from storage.cases import set_state
-from tests.api_support import Receiver, assert_problem, bearer, make_token, new_case
+from tests.api_support import Receiver, assert_problem, backoff_seconds, bearer, make_token, new_case
 
 HOOKS = "/api/v1/webhooks"
 
@@ -24,11 +23,6 @@ def register(client, token, url, secret="a-shared-secret-of-some-length"):
 
 def open_case(client, token, ref="JIRA-1"):
     return client.post("/api/v1/cases", json=new_case(ref), headers=bearer(token)).get_json()
-
-
-def backoff_seconds(attempts):
-    """The wait after a failed attempt, with the default backoff settings the test app runs with."""
-    return webhooks.backoff_seconds(attempts, Config.WEBHOOK_BACKOFF_SECONDS, Config.WEBHOOK_BACKOFF_MAX_SECONDS)
 
 
 def deliver(app, now=None):

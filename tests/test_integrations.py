@@ -15,11 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.live_server import ROOT, LiveServer, prepare_database
 from storage import open_db
 from storage.cases import set_state
 from storage.tokens import create_token
 from tests.hooks_support import VerifyingReceiver
-from bench.live_server import ROOT, LiveServer, prepare_database
 
 DOC = ROOT / "docs" / "integrations.md"
 MARKER = re.compile(r"^[ \t]*<!-- recipe: ([a-z0-9-]+) -->[ \t]*\n(?:[ \t]*\n)?([ \t]*)```[a-z]*\n(.*?)\n\2```",

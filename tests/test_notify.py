@@ -15,10 +15,11 @@ from app import create_app
 from notify import outbox as sender
 from notify.smtp import failure as smtp_failure
 from notify.worker import NotifyWorker, worker_enabled
-from storage import drafts, get_db
+from storage import get_db
 from storage import notifications as outbox
 from storage.cases import add_comment, set_state
 from tests.api_support import bearer, make_token, new_case
+from tests.conftest import get_record
 from tests.intake_support import DESCRIPTION, submit
 from tests.smtp_support import SmtpServer
 
@@ -51,8 +52,7 @@ def rows(app, sql="select * from notifications order by id", args=()):
 
 
 def _version(app, case_id):
-    with app.app_context():
-        return drafts.get_record(get_db(), case_id)["version"]
+    return get_record(app, case_id)["version"]
 
 
 def act(client, app, case_id, action, **data):

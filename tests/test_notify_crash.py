@@ -9,8 +9,8 @@ import urllib.request
 import pytest
 
 from bench import loadgen
-from storage import open_db
 from bench.live_server import LiveServer, prepare_database
+from storage import open_db
 from tests.smtp_support import SmtpServer
 
 ADMIN, REVIEWER = "admin@example.com", "reviewer@example.com"

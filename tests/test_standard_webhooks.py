@@ -16,8 +16,7 @@ from api.signing import verify
 from storage import get_db
 from storage.clock import now_iso
 from storage.webhook_secrets import signing_key, whsec
-from storage.webhooks import backoff_seconds
-from tests.api_support import PROBLEM, Receiver, bearer, make_token, new_case
+from tests.api_support import PROBLEM, Receiver, backoff_seconds, bearer, make_token, new_case
 from tests.hooks_support import VerifyingReceiver
 
 HOOKS = "/api/v1/webhooks"
