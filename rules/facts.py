@@ -64,9 +64,10 @@ class Fact:
     unknown_unsure: bool = False
 
 
-# Uses OpenAI's policy names that no classifier label covers yet. Each is false unless the
-# classifier's ``uses`` (sure) or ``possible_uses`` (could be) names it; "could be" makes it
-# unknown, and an unknown value sends the rules it could change to review.
+# Uses OpenAI's policy names that no domain or prohibited category covers, in the order of
+# ``classifier.labels.USES``. The classifier's ``uses`` (sure) and ``possible_uses`` (could be) say
+# which a text shows; "could be" makes the fact unknown, and an unknown value sends the rules it
+# could change to review.
 ACTIVITY_FACTS = {
     "gambling": "Gambling, betting or another activity with a high risk of financial loss",
     "operates_critical_infrastructure": "Manages or operates critical infrastructure (energy, transport, water)",
@@ -221,6 +222,9 @@ def _predicted(classification):
             facts[name] = {"value": True, "source": "predicted", "uncertain": False}
         elif isinstance(possible, list) and name in possible:
             facts[name] = {"value": None, "source": "predicted", "uncertain": True}
+        elif isinstance(sure, list):
+            # A model that reads the uses and names neither this one nor its possibility read it as absent.
+            facts[name] = {"value": False, "source": "predicted", "uncertain": False}
     return facts
 
 

@@ -9,7 +9,7 @@ import json
 import statistics
 
 import rules
-from classifier.labels import DECISIONS, LABEL_FIELDS
+from classifier.labels import DECISIONS, PREDICTED_FACTS, USES
 
 from . import audit
 from .cases import CaseError, CaseNotFound, TransitionError, check_version, set_state, write_transaction
@@ -248,7 +248,7 @@ def _taken_up(cases, overridden):
     return [c for c in cases if c["state"] != "submitted" or c.get("assignee_email") or c["id"] in overridden]
 
 
-LABELS = LABEL_FIELDS
+LABELS = PREDICTED_FACTS
 
 
 def fact_disagreement(cases, db):
@@ -282,7 +282,8 @@ def labelled_examples(db):
     for row in rows:
         facts = json.loads(row["facts"] or "{}")
         example = {"id": f"case-{row['id']}", "text": row["description"], "source": "case"}
-        example.update({name: facts.get(name, {}).get("value") for name in LABELS})
+        example.update({name: facts.get(name, {}).get("value") for name in LABELS if name not in USES})
+        example["uses"] = [name for name in USES if facts.get(name, {}).get("value") is True]
         # Cases assessed before this fact was predicted hold no value for it; the rules read it as false.
         example[DECISIONS] = bool(example[DECISIONS])
         examples.append(example)

@@ -5,7 +5,7 @@ from classifier.endtoend import end_to_end
 
 DAY = datetime.date(2026, 1, 15)
 HARMLESS = {"domains": [], "audience": "business", "decisions_about_individuals": False,
-            "qualified_human_review": None, "prohibited": None, "chatbot": False, "minors": False}
+            "qualified_human_review": None, "prohibited": None, "chatbot": False, "minors": False, "uses": []}
 BANNED = {**HARMLESS, "prohibited": "cyber_malicious"}
 
 
