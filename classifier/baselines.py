@@ -8,7 +8,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
 
-from .labels import DECISIONS, DOMAINS, PROHIBITED, REVIEW
+from .labels import DECISIONS, DOMAINS, PROHIBITED, REVIEW, USES
 from .model import UseCaseHeads, binary_targets, prohibited_targets
 
 _WORD = re.compile(r"[a-z][a-z'-]+")
@@ -87,6 +87,7 @@ class KeywordBaseline(ClassifierMixin, BaseEstimator):
                     "prohibited": max(cats)[1] if cats else None,
                     "chatbot": bool(hits["chatbot"]),
                     "minors": bool(hits["minors"]),
+                    "uses": [u for u in USES if hits[u]],
                 }
             )
         return out

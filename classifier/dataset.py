@@ -4,7 +4,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from .labels import AUDIENCES, DOMAINS, FLAGS, LABEL_FIELDS, PROHIBITED, REVIEW, SOURCES
+from .labels import AUDIENCES, DOMAINS, FLAGS, LABEL_FIELDS, PROHIBITED, REVIEW, SOURCES, USES
 
 FIELDS = ("id", "text", *LABEL_FIELDS, "source")
 
@@ -36,6 +36,9 @@ def check_example(record, where):
         raise DatasetError(f"{where}: 'domains' must be a list drawn from {', '.join(DOMAINS)}; got {domains!r}.")
     if len(set(domains)) != len(domains):
         raise DatasetError(f"{where}: 'domains' repeats a domain.")
+    uses = record["uses"]
+    if not isinstance(uses, list) or any(u not in USES for u in uses) or len(set(uses)) != len(uses):
+        raise DatasetError(f"{where}: 'uses' must be a list of distinct names from {', '.join(USES)}; got {uses!r}.")
     if record["audience"] not in AUDIENCES:
         raise DatasetError(f"{where}: 'audience' must be one of {', '.join(AUDIENCES)}; got {record['audience']!r}.")
     if record["prohibited"] is not None and record["prohibited"] not in PROHIBITED:

@@ -9,13 +9,14 @@ import rules
 from .labels import LABEL_FIELDS
 
 
-def _facts(labels, uncertain):
-    return rules.build_facts({**{k: labels[k] for k in LABEL_FIELDS}, "uncertain": list(uncertain)})
+def _facts(labels, uncertain, possible_uses):
+    return rules.build_facts({**{k: labels[k] for k in LABEL_FIELDS}, "uncertain": list(uncertain),
+                              "possible_uses": list(possible_uses)})
 
 
-def verdicts(labels, packs, on, uncertain=()):
+def verdicts(labels, packs, on, uncertain=(), possible_uses=()):
     """Each vendor's verdict, and the facts it asked review on, for one case described only by its text."""
-    assessment = rules.assess(_facts(labels, uncertain), on=on, packs=packs)
+    assessment = rules.assess(_facts(labels, uncertain, possible_uses), on=on, packs=packs)
     return {vendor: (v["verdict"], v["needs_review_on"]) for vendor, v in assessment["vendors"].items()}
 
 
@@ -32,7 +33,7 @@ def end_to_end(truth, pred, packs=None, on=None):
     rows = {}
     for t, p in zip(truth, pred):
         right = verdicts(t, packs, on)
-        got = verdicts(p, packs, on, p.get("uncertain", ()))
+        got = verdicts(p, packs, on, p.get("uncertain", ()), p.get("possible_uses", ()))
         # Sent to review by uncertainty: the same predictions, taken as certain, would not have been.
         sure = verdicts(p, packs, on)
         for vendor, (verdict, _) in got.items():

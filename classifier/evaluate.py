@@ -7,7 +7,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from .baselines import KeywordBaseline, as_array, tfidf_pipeline
 from .dataset import DatasetError, read_jsonl, stratify_key
-from .labels import DECISIONS, DOMAINS, FLAGS, LABEL_FIELDS, PROHIBITED
+from .labels import DECISIONS, DOMAINS, FLAGS, LABEL_FIELDS, PROHIBITED, USES
 from .predictor import document_proba, fit_heads, labels_of
 
 SYSTEMS = ("embedding", "tfidf", "keywords")
@@ -61,7 +61,7 @@ def _predict_systems(fitted, docs, texts):
     out = {"embedding": []}
     for doc, text in zip(docs, texts):
         decided = heads.decide(document_proba(features, heads, doc, text))
-        out["embedding"].append({k: decided[k] for k in (*LABEL_FIELDS, "uncertain")})
+        out["embedding"].append({k: decided[k] for k in (*LABEL_FIELDS, "possible_uses", "uncertain")})
     for name, model in fitted.items():
         if name != "embedding":
             out[name] = model.predict(as_array(texts))
@@ -96,6 +96,10 @@ def score(truth, pred):
     per_label = {d: _binary([d in t["domains"] for t in truth], [d in p["domains"] for p in pred]) for d in DOMAINS}
     for flag in FLAGS:
         per_label[flag] = _binary([t[flag] for t in truth], [p[flag] for p in pred])
+    for use in USES:
+        per_label[use] = _binary([use in t["uses"] for t in truth], [use in p["uses"] for p in pred])
+    # A use the system names as possible reaches a person (the rules ask or send the case to review).
+    flagged = [set(p["uses"]) | set(p.get("possible_uses", ())) for p in pred]
     detected = _binary([bool(t["prohibited"]) for t in truth], [bool(p["prohibited"]) for p in pred])
     tp = sum(1 for t, p in zip(truth, pred) if t["prohibited"] and p["prohibited"] == t["prohibited"])
     fp = sum(1 for t, p in zip(truth, pred) if p["prohibited"] and p["prohibited"] != t["prohibited"])
@@ -110,6 +114,9 @@ def score(truth, pred):
         "prohibited_detection": detected,
         "prohibited_category": _prf(tp, fp, fn),
         "exact_domains": float(np.mean([sorted(t["domains"]) == sorted(p["domains"]) for t, p in zip(truth, pred)])),
+        "uses": _binary([u in t["uses"] for t in truth for u in USES], [u in p["uses"] for p in pred for u in USES]),
+        "uses_flagged": _binary([u in t["uses"] for t in truth for u in USES], [u in f for f in flagged for u in USES]),
+        "harmless_use_flagged": _share([bool(f) for t, f in zip(truth, flagged) if not t["uses"]]),
     }
 
 
@@ -134,7 +141,7 @@ def embed_by_text(example_lists, embedder, progress=None):
 
 def agreement(truth, pred):
     """Share of cases whose prediction equals the label, per fact and for all five facts at once."""
-    same = [{k: sorted(t[k]) == sorted(p[k]) if k == "domains" else t[k] == p[k] for k in LABEL_FIELDS}
+    same = [{k: sorted(t[k]) == sorted(p[k]) if k in ("domains", "uses") else t[k] == p[k] for k in LABEL_FIELDS}
             for t, p in zip(truth, pred)]
     shares = {k: float(np.mean([s[k] for s in same])) for k in LABEL_FIELDS}
     shares["all"] = float(np.mean([all(s.values()) for s in same]))
@@ -174,5 +181,6 @@ def read_predictions(path, examples):
     missing = [e["id"] for e in examples if e["id"] not in by_id or "error" in by_id[e["id"]]]
     if missing:
         raise DatasetError(f"{path}: no prediction for {len(missing)} examples (first: {missing[0]}).")
-    defaults = {DECISIONS: False, "qualified_human_review": None, "uncertain": []}
-    return [{k: by_id[e["id"]].get(k, defaults.get(k)) for k in (*LABEL_FIELDS, "uncertain")} for e in examples]
+    defaults = {DECISIONS: False, "qualified_human_review": None, "uses": [], "possible_uses": [], "uncertain": []}
+    return [{k: by_id[e["id"]].get(k, defaults.get(k)) for k in (*LABEL_FIELDS, "possible_uses", "uncertain")}
+            for e in examples]

@@ -41,12 +41,13 @@ def nearest_examples(index, vector, k=5):
 
 
 def positive_labels(result):
-    """The ``(label, value)`` pairs a result asserts: its domains, audience, prohibited category, flags."""
+    """The ``(label, value)`` pairs a result asserts: its domains, audience, prohibited category, flags, uses."""
     pairs = [(d, True) for d in result["domains"]]
     pairs.append(("audience", result["audience"]))
     if result["prohibited"]:
         pairs.append(("prohibited", result["prohibited"]))
     pairs += [(flag, True) for flag in FLAGS if result[flag]]
+    pairs += [(use, True) for use in result.get("uses", ())]
     if result[REVIEW] is not None:
         pairs.append((REVIEW, result[REVIEW]))
     return pairs

@@ -11,11 +11,11 @@ from sklearn.svm import SVC
 from sklearn.utils import check_array
 
 from .embedders import EmbeddingTransformer
-from .labels import DECISIONS, DOMAINS, FLAGS, LABEL_FIELDS, PROHIBITED, REVIEW
+from .labels import DECISIONS, DOMAINS, FLAGS, LABEL_FIELDS, PROHIBITED, REVIEW, USES
 
 NONE = "none"
 ANY_PROHIBITED = "any_prohibited"
-BINARY_HEADS = DOMAINS + ("consumer", *FLAGS)
+BINARY_HEADS = DOMAINS + ("consumer", *FLAGS) + USES
 # What a text says about a qualified person checking each output: that one does, that none does, or nothing.
 REVIEW_CLASSES = ("yes", "no", "unstated")
 COLUMNS = (BINARY_HEADS + tuple(f"review:{c}" for c in REVIEW_CLASSES)
@@ -30,6 +30,8 @@ def binary_targets(labels):
     targets["consumer"] = np.array([y["audience"] == "consumer" for y in labels], dtype=int)
     for flag in FLAGS:
         targets[flag] = np.array([bool(y[flag]) for y in labels], dtype=int)
+    for use in USES:
+        targets[use] = np.array([use in y["uses"] for y in labels], dtype=int)
     return targets
 
 
@@ -69,9 +71,9 @@ def _best_threshold(y, scores, metric, weights=None):
 
 
 def review_floor(y, risk, threshold, caught=0.9, most=0.02):
-    """Where a person starts to be needed below the prohibited threshold: the lowest P(prohibited) from which,
-    out of fold, flags and reviews together catch ``caught`` of the prohibited uses, raised until at most ``most``
-    of the allowed ones fall between it and the threshold. A missed prohibited use costs more than a review."""
+    """Where a person starts to be needed below a threshold (of P(prohibited), or of a use): the lowest score from
+    which, out of fold, flags and reviews together catch ``caught`` of the positives, raised until at most ``most``
+    of the negatives fall between it and the threshold. A missed prohibited use costs more than a review."""
     positives = np.sort(risk[y == 1])[::-1]
     if not len(positives):
         return threshold
@@ -104,7 +106,7 @@ def choose_band(y, scores, threshold, coin=0.7, most=0.1):
 class UseCaseHeads(ClassifierMixin, BaseEstimator):
     """Classifier heads over document vectors.
 
-    One binary head per domain, audience (consumer), decisions about individuals, chatbot and minors; a
+    One binary head per domain, audience (consumer), decisions about individuals, chatbot, minors and use; a
     multinomial head for what the text says about qualified review; and, for prohibited uses, a multinomial head
     over the categories averaged with a binary "prohibited at all" detector. Each decision threshold and each
     uncertainty band is chosen on out-of-fold predictions of the training data.
@@ -118,14 +120,20 @@ class UseCaseHeads(ClassifierMixin, BaseEstimator):
     :param cv: folds used to choose thresholds and bands and to calibrate.
     :param prohibited_prior: expected share of prohibited uses among real descriptions.
     :param coin: a band holds the answers right at most this often out of fold.
+    :param use_caught: below its threshold, a use is "possible" from the score where, out of fold, this share of
+        the examples showing it are caught...
+    :param use_most: ...unless that lets in more than this share of the examples not showing it.
     """
 
-    def __init__(self, kernel="linear", C=4.0, cv=5, prohibited_prior=0.04, coin=0.55, random_state=0):
+    def __init__(self, kernel="linear", C=4.0, cv=5, prohibited_prior=0.04, coin=0.55, use_caught=0.9,
+                 use_most=0.005, random_state=0):
         self.kernel = kernel
         self.C = C
         self.cv = cv
         self.prohibited_prior = prohibited_prior
         self.coin = coin
+        self.use_caught = use_caught
+        self.use_most = use_most
         self.random_state = random_state
 
     def _lr(self):
@@ -157,7 +165,7 @@ class UseCaseHeads(ClassifierMixin, BaseEstimator):
         """
         X = check_array(X, accept_sparse="csr", dtype=np.float64)
         y = list(y)
-        self.heads_, self.thresholds_, self.bands_ = {}, {}, {}
+        self.heads_, self.thresholds_, self.bands_, self.possible_from_ = {}, {}, {}, {}
         # What gamma="scale" would pick, fixed once so every head shares one kernel and the fast path can too.
         variance = X.multiply(X).mean() - X.mean() ** 2 if hasattr(X, "multiply") else X.var()
         self.gamma_ = float(1.0 / (X.shape[1] * variance)) if variance > 0 else 1.0
@@ -173,6 +181,8 @@ class UseCaseHeads(ClassifierMixin, BaseEstimator):
 
     def _fit_binary(self, name, X, target):
         self.bands_[name] = 0.0
+        if name in USES:
+            self.possible_from_[name] = 1.0
         if target.min() == target.max():
             # Only one value seen: a constant head rather than a failed fit.
             self.heads_[name] = float(target[0])
@@ -186,6 +196,10 @@ class UseCaseHeads(ClassifierMixin, BaseEstimator):
             return
         self.thresholds_[name] = _best_threshold(target, scores[:, 1], metric)
         self.bands_[name] = choose_band(target, scores[:, 1], self.thresholds_[name], self.coin)
+        if name in USES:
+            # Below its threshold a use may still be what the text shows; from here on the rules ask about it.
+            self.possible_from_[name] = review_floor(target, scores[:, 1], self.thresholds_[name], self.use_caught,
+                                                     self.use_most)
 
     def _fit_review(self, X, said):
         """What the text says about review: a stated answer is kept only when its probability passes a threshold."""
@@ -313,8 +327,8 @@ class UseCaseHeads(ClassifierMixin, BaseEstimator):
         """Turn one row of ``predict_proba`` into labels, probabilities and the uncertain label names."""
         p = dict(zip(COLUMNS, row))
         t, bands = self.thresholds_, self.bands_
-        uncertain = [name for name in BINARY_HEADS if abs(p[name] - t[name]) < bands.get(name, 0.0)]
-        uncertain = ["audience" if n == "consumer" else n for n in uncertain]
+        unsure = {name for name in BINARY_HEADS if abs(p[name] - t[name]) < bands.get(name, 0.0)}
+        uncertain = ["audience" if n == "consumer" else n for n in BINARY_HEADS if n in unsure and n not in USES]
         risk = 1 - p[f"prohibited:{NONE}"]
         top = max(PROHIBITED, key=lambda c: p[f"prohibited:{c}"])
         prohibited = top if risk >= t["prohibited"] else None
@@ -343,6 +357,10 @@ class UseCaseHeads(ClassifierMixin, BaseEstimator):
             "chatbot_probability": round(float(p["chatbot"]), 4),
             "minors": bool(p["minors"] >= t["minors"]),
             "minors_probability": round(float(p["minors"]), 4),
+            # A use the heads are unsure of is one the text could show: the rules ask about it instead of assuming.
+            "uses": [u for u in USES if p[u] >= t[u] and u not in unsure],
+            "possible_uses": [u for u in USES if u in unsure or self.possible_from_[u] <= p[u] < t[u]],
+            "use_probabilities": {u: round(float(p[u]), 4) for u in USES},
             "uncertain": uncertain,
         }
 

@@ -35,8 +35,8 @@ class LinearHead:
 
 _TFIDF_PARAMS = ("ngram_range", "min_df", "max_df", "sublinear_tf", "strip_accents", "max_features", "lowercase",
                  "norm", "use_idf", "smooth_idf")
-_HEAD_STATE = ("thresholds_", "bands_", "gamma_", "prohibited_rate_", "risk_calibration_", "review_from_",
-               "n_features_in_")
+_HEAD_STATE = ("thresholds_", "bands_", "possible_from_", "gamma_", "prohibited_rate_", "risk_calibration_",
+               "review_from_", "n_features_in_")
 
 
 def _head_arrays(prefix, head, arrays):

@@ -12,12 +12,12 @@ from . import modelfile
 from .dataset import examples_hash
 from .explain import nearest_examples, supporting_sentences
 from .features import TextFeatures
-from .labels import DECISIONS, DOMAINS, LABEL_FIELDS, PROHIBITED, REVIEW, SINGLE_LABELS
+from .labels import DECISIONS, DOMAINS, LABEL_FIELDS, PROHIBITED, REVIEW, SINGLE_LABELS, USES
 from .model import BINARY_HEADS, COLUMNS, UseCaseHeads
 from .readable import unreadable_reason
 from .text import MAX_CHARS, clean_text
 
-FORMAT = 6
+FORMAT = 7
 # Labels that hold when any part of a long text shows them; the audience is read from the whole.
 _PRESENCE = [i for i, name in enumerate(COLUMNS)
              if (name in BINARY_HEADS and name != "consumer") or name in ("review:yes", "review:no")]
@@ -87,6 +87,7 @@ def unreadable_result(reason):
         "prohibited": None, "prohibited_probability": 0.0, "prohibited_category": PROHIBITED[0],
         "prohibited_category_share": 0.0,
         "chatbot": False, "chatbot_probability": 0.0, "minors": False, "minors_probability": 0.0,
+        "uses": [], "possible_uses": list(USES), "use_probabilities": {u: 0.0 for u in USES},
         "uncertain": list(DOMAINS) + list(SINGLE_LABELS), "unreadable": reason,
     }
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from .evaluate import SYSTEMS, prohibited_confusion
-from .labels import DOMAINS, FLAGS
+from .labels import DOMAINS, FLAGS, USES
 
 _NAMES = {"embedding": "Embedding classifier", "tfidf": "TF-IDF + logistic regression", "keywords": "Keyword list"}
 
@@ -22,6 +22,9 @@ ROWS = (
     ("Prohibited category recall", lambda s: s["prohibited_category"]["recall"]),
     ("Chatbot F1", lambda s: s["per_label"]["chatbot"]["f1"]),
     ("Minors F1", lambda s: s["per_label"]["minors"]["f1"]),
+    ("Uses micro-F1 (sure)", lambda s: s["uses"]["f1"]),
+    ("Uses named sure or possible, recall", lambda s: s["uses_flagged"]["recall"]),
+    ("Cases showing no use given one, sure or possible", lambda s: s["harmless_use_flagged"]),
 )
 AGREEMENT_ROWS = (("domains", "Domains (exact)"), ("audience", "Audience"), ("prohibited", "Prohibited"),
                   ("chatbot", "Chatbot"), ("minors", "Minors"), ("all", "All five facts"))
@@ -58,7 +61,7 @@ def render_markdown(scores, meta, overrides=None, real=None):
     lines += ["", f"Best domain macro-F1: **{_NAMES[best]}**.", "", "## Per label", ""]
     lines.append("| label | support | " + " | ".join(f"{_NAMES[s]} P / R / F1" for s in SYSTEMS) + " |")
     lines.append("| --- | ---: | " + " | ".join("---" for _ in SYSTEMS) + " |")
-    for label in DOMAINS + ("chatbot", "minors"):
+    for label in DOMAINS + ("chatbot", "minors") + USES:
         cells = []
         for s in SYSTEMS:
             m = scores[s]["per_label"][label]
@@ -104,7 +107,7 @@ def render_real(real):
         lines.append(f"| {name} | " + " | ".join(_pct(get(real["scores"][s])) for s in systems) + " |")
     lines += ["", "| label | support | " + " | ".join(f"{n} P / R / F1" for n in names) + " |",
               "| --- | ---: | " + " | ".join("---" for _ in systems) + " |"]
-    for label in DOMAINS + FLAGS:
+    for label in DOMAINS + FLAGS + USES:
         cells = []
         for s in systems:
             m = real["scores"][s]["per_label"][label]

@@ -26,8 +26,9 @@ __all__ = [
 
 VENDORS = ("anthropic", "openai")
 # Facts the classifier predicts; a prediction it is unsure of sends the rules that read it to review.
-# Every label but qualified human review, which is read only where the text states it (never "unsure").
-CLASSIFIER_FACTS = tuple(name for name in LABEL_FIELDS if name != REVIEW)
+# Every label but qualified human review, which is read only where the text states it (never "unsure"), and the
+# uses, each an activity fact of its own (ACTIVITY_FACTS).
+CLASSIFIER_FACTS = tuple(name for name in LABEL_FIELDS if name not in (REVIEW, "uses"))
 PROBABILITY_FACTS = (
     "domain_probabilities",
     "audience_probability",
@@ -65,9 +66,10 @@ class Fact:
     unknown_unsure: bool = False
 
 
-# Uses OpenAI's policy names that no classifier label covers yet. Each is false unless the
-# classifier's ``uses`` (sure) or ``possible_uses`` (could be) names it; "could be" makes it
-# unknown, and an unknown value sends the rules it could change to review.
+# Uses OpenAI's policy names that no domain or prohibited category covers, in the order of
+# ``classifier.labels.USES``. The classifier's ``uses`` (sure) and ``possible_uses`` (could be) say
+# which a text shows; "could be" makes the fact unknown, and an unknown value sends the rules it
+# could change to review.
 ACTIVITY_FACTS = {
     "gambling": "Gambling, betting or another activity with a high risk of financial loss",
     "operates_critical_infrastructure": "Manages or operates critical infrastructure (energy, transport, water)",
@@ -222,6 +224,9 @@ def _predicted(classification):
             facts[name] = {"value": True, "source": "predicted", "uncertain": False}
         elif isinstance(possible, list) and name in possible:
             facts[name] = {"value": None, "source": "predicted", "uncertain": True}
+        elif isinstance(sure, list):
+            # A model that reads the uses and names neither this one nor its possibility read it as absent.
+            facts[name] = {"value": False, "source": "predicted", "uncertain": False}
     return facts
 
 

@@ -1,9 +1,10 @@
-"""A word screen for the uses OpenAI's policy names that no classifier label covers yet.
+"""A word screen for the uses OpenAI's policy names, for classifications made before the classifier read them.
 
-It only says what a description *could* be (``possible_uses``): a match makes the fact unknown, so
-the rules it could change send the case to review and the wizard asks the question; it never
-decides a use on its own. The classifier replaces it by predicting ``possible_uses`` (and ``uses``
-when it is sure) itself; until then the API and the wizard put the screen's answer in that key.
+The classifier predicts ``uses`` (sure) and ``possible_uses`` (could be) itself. A classification stored
+by an earlier model has neither, so the API, the wizard and re-assessment put the screen's answer in
+``possible_uses``: a match makes the fact unknown, so the rules it could change send the case to review
+and the wizard asks the question; it never decides a use on its own. ``ADVICE`` tells the wizard when to
+ask whether a qualified person reviews the outputs.
 """
 
 import re

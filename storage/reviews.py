@@ -8,7 +8,7 @@ import datetime
 import json
 import statistics
 
-from classifier.labels import DECISIONS, LABEL_FIELDS
+from classifier.labels import DECISIONS, PREDICTED_FACTS, USES
 
 from . import audit, clock, write_transaction
 from .cases import CaseError, CaseNotFound, TransitionError, check_version, set_state
@@ -252,13 +252,13 @@ def fact_disagreement(cases, db):
     """How often reviewers disagreed with each predicted fact: cases with it overridden / cases taken up.
 
     :param cases: rows from :func:`queue` (already filtered).
-    :return: ``{"reviewed": n, "facts": [{"fact", "overridden", "rate"}, ...]}`` in :data:`LABEL_FIELDS` order; a
-        rate is None while no case was taken up.
+    :return: ``{"reviewed": n, "facts": [{"fact", "overridden", "rate"}, ...]}`` in
+        :data:`classifier.labels.PREDICTED_FACTS` order; a rate is None while no case was taken up.
     """
     pairs = {(row["case_id"], row["fact"]) for row in _overrides(db, cases)}
     reviewed = len(_taken_up(cases, {case_id for case_id, _ in pairs}))
     facts = []
-    for name in LABEL_FIELDS:
+    for name in PREDICTED_FACTS:
         count = sum(1 for _, fact in pairs if fact == name)
         facts.append({"fact": name, "overridden": count, "rate": count / reviewed if reviewed else None})
     return {"reviewed": reviewed, "facts": facts}
@@ -271,15 +271,16 @@ def labelled_examples(db):
     the label the classifier should have predicted. Only overrides of a predicted fact count: a case where a
     reviewer changed, say, the vendors holds no correction of the classifier, only its own predictions.
     """
-    marks = ", ".join("?" for _ in LABEL_FIELDS)
+    marks = ", ".join("?" for _ in PREDICTED_FACTS)
     # Only fixed SQL and "?" placeholders are formatted in; every value is bound.
     rows = db.query("select id, description, facts from cases where id in "  # nosec B608
-                    f"(select case_id from fact_overrides where fact in ({marks})) order by id", list(LABEL_FIELDS))
+                    f"(select case_id from fact_overrides where fact in ({marks})) order by id", list(PREDICTED_FACTS))
     examples = []
     for row in rows:
         facts = json.loads(row["facts"] or "{}")
         example = {"id": f"case-{row['id']}", "text": row["description"], "source": "case"}
-        example.update({name: facts.get(name, {}).get("value") for name in LABEL_FIELDS})
+        example.update({name: facts.get(name, {}).get("value") for name in PREDICTED_FACTS if name not in USES})
+        example["uses"] = [name for name in USES if facts.get(name, {}).get("value") is True]
         # Cases assessed before this fact was predicted hold no value for it; the rules read it as false.
         example[DECISIONS] = bool(example[DECISIONS])
         examples.append(example)

@@ -24,6 +24,7 @@ KEYWORDS = {
     "decisions": ("ranks", "decides", "scores", "screens"),
     "review_yes": ("signs",),
     "review_no": ("automatically",),
+    "gambling": ("betting", "casino", "wager", "odds"),
 }
 
 
@@ -84,7 +85,7 @@ def tiny_examples():
                 examples.append(
                     {"id": f"t{n}", "text": text, "domains": [domain] if domain else [], "audience": audience,
                      "decisions_about_individuals": decides, "qualified_human_review": review,
-                     "prohibited": None, "chatbot": chatbot, "minors": minors, "source": "written"}
+                     "prohibited": None, "chatbot": chatbot, "minors": minors, "uses": [], "source": "written"}
                 )
                 n += 1
     for category, what in _PROHIBITED.items():
@@ -92,7 +93,15 @@ def tiny_examples():
             examples.append(
                 {"id": f"t{n}", "text": f"Tool {n} to {what} at scale for people, run {variant}.", "domains": [],
                  "audience": "consumer", "decisions_about_individuals": False, "qualified_human_review": None,
-                 "prohibited": category, "chatbot": False, "minors": False, "source": "written"}
+                 "prohibited": category, "chatbot": False, "minors": False, "uses": [], "source": "written"}
             )
             n += 1
+    for variant in range(6):
+        examples.append(
+            {"id": f"t{n}", "text": f"App {n}: sports betting odds and casino wager tips for customers, v{variant}.",
+             "domains": [], "audience": "consumer", "decisions_about_individuals": False,
+             "qualified_human_review": None, "prohibited": None, "chatbot": False, "minors": False,
+             "uses": ["gambling"], "source": "written"}
+        )
+        n += 1
     return examples

@@ -183,27 +183,18 @@ def test_text_the_model_cannot_read_is_marked_uncertain_and_sent_to_review(clien
     assert {v["verdict"] for v in body["assessment"]["vendors"].values()} == {"needs_review"}
 
 
-@pytest.mark.parametrize("description,fact", [
-    ("An assistant in our app that suggests sports bets and parlays to users from the live odds of each match.",
-     "gambling"),
-    ("An agent that switches feeders on the regional power grid to balance load during peak hours.",
-     "operates_critical_infrastructure"),
-    ("A logistics planner for the army that schedules convoys and supplies for the troops at each base.",
-     "military_use"),
-])
-def test_a_description_alone_is_not_allowed_under_openai_when_it_could_be_a_disallowed_use(
-        client, token, description, fact):
-    body = {"description": description, "answers": {"vendors": ["openai"], "audience": "business"}}
+def test_a_use_the_classifier_reads_in_the_text_decides_the_openai_verdict(client, token):
+    body = {"description": "A sports betting app with live odds, casino games and wager tips for customers.",
+            "answers": {"vendors": ["openai"], "audience": "consumer"}}
     result = client.post(URL, json=body, headers=bearer(token)).get_json()
-    assert result["classification"]["possible_uses"] == [fact]
-    assert result["facts"][fact] == {"value": None, "source": "predicted", "uncertain": True}
-    openai = result["assessment"]["vendors"]["openai"]
-    assert openai["verdict"] in ("needs_review", "prohibited")
-    assert fact in openai["needs_review_on"] or openai["verdict"] == "prohibited"
-    # The ticketing system's answer settles it.
-    body["answers"][fact] = True
-    result = client.post(URL, json=body, headers=bearer(token)).get_json()
+    assert result["classification"]["uses"] == ["gambling"]
+    assert result["facts"]["gambling"] == {"value": True, "source": "predicted", "uncertain": False}
+    assert result["facts"]["military_use"] == {"value": False, "source": "predicted", "uncertain": False}
     assert result["assessment"]["vendors"]["openai"]["verdict"] == "prohibited"
+    # A submitter's "no" cannot clear what the classifier read: a reviewer settles it.
+    body["answers"]["gambling"] = False
+    result = client.post(URL, json=body, headers=bearer(token)).get_json()
+    assert result["assessment"]["vendors"]["openai"]["verdict"] in ("needs_review", "prohibited")
 
 
 def test_an_ordinary_description_has_no_possible_uses(client, token):

@@ -80,7 +80,8 @@ def test_evaluate_writes_report_and_chart(app, runner, tmp_path):
     result = runner.invoke(args=args)
     assert result.exit_code == 0, result.output
     text = report.read_text()
-    for needle in ("Domain macro-F1", "TF-IDF + logistic regression", "Keyword list", "| legal |", "eval.png"):
+    for needle in ("Domain macro-F1", "TF-IDF + logistic regression", "Keyword list", "| legal |", "eval.png",
+                   "Uses micro-F1", "| gambling |"):
         assert needle in text
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "embedding" in result.output and "keywords" in result.output

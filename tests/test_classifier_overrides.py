@@ -8,7 +8,7 @@ from sqlite_utils import Database
 
 from classifier.dataset import DatasetError, load_examples
 from classifier.evaluate import agreement
-from classifier.labels import LABEL_FIELDS
+from classifier.labels import PREDICTED_FACTS
 from classifier.overrides import merge, read_overrides_db, read_overrides_file
 from classifier.predictor import Classifier, ModelFileError
 from classifier.service import POINTER, expected_version, load_current, model_file
@@ -20,8 +20,8 @@ from tests.intake_support import submit
 
 def _example(eid, text, **labels):
     return {"id": eid, "text": text, "domains": [], "audience": "business", "decisions_about_individuals": False,
-            "qualified_human_review": None, "prohibited": None, "chatbot": False, "minors": False, "source": "case",
-            **labels}
+            "qualified_human_review": None, "prohibited": None, "chatbot": False, "minors": False, "uses": [],
+            "source": "case", **labels}
 
 
 def _write_jsonl(path, records):
@@ -260,7 +260,8 @@ def test_queue_shows_how_often_each_predicted_fact_was_overridden(app, client, a
     page = client.get("/review/").data.decode()
     assert "of the 2 a reviewer took up" in page
     table = page[page.index('<table class="disagreement">'):page.index("</table>")]
-    assert "<td>100%</td>" in table and "<td>50%</td>" in table and table.count("<td>0%</td>") == len(LABEL_FIELDS) - 2
+    assert "<td>100%</td>" in table and "<td>50%</td>" in table
+    assert table.count("<td>0%</td>") == len(PREDICTED_FACTS) - 2
 
 
 def test_rates_count_a_resubmitted_case_as_taken_up():
@@ -272,4 +273,4 @@ def test_rates_count_a_resubmitted_case_as_taken_up():
     rates = {row["fact"]: row["rate"] for row in fact_disagreement(cases, db)["facts"]}
     assert rates["minors"] == 1.0 and rates["audience"] == 0.0
     assert fact_disagreement(cases[1:], db) == {"reviewed": 0, "facts": [
-        {"fact": f, "overridden": 0, "rate": None} for f in LABEL_FIELDS]}
+        {"fact": f, "overridden": 0, "rate": None} for f in PREDICTED_FACTS]}

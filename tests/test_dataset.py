@@ -9,7 +9,7 @@ from config import Config
 
 GOOD = {"id": "a", "text": "A chatbot for tenants", "domains": ["legal"], "audience": "consumer",
         "decisions_about_individuals": False, "qualified_human_review": None, "prohibited": None, "chatbot": True,
-        "minors": False, "source": "written"}
+        "minors": False, "uses": [], "source": "written"}
 
 
 def write(tmp_path, lines):

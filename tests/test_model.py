@@ -4,7 +4,7 @@ from scipy import sparse
 from scipy.special import expit, logit
 from sklearn.base import clone
 
-from classifier.labels import DOMAINS, LABEL_FIELDS, PROHIBITED
+from classifier.labels import DOMAINS, LABEL_FIELDS, PROHIBITED, USES
 from classifier.model import COLUMNS, UseCaseHeads, build_pipeline, choose_band, review_floor, shift_prior
 from classifier.predictor import labels_of
 from tests.fakes import FakeEmbedder, tiny_examples
@@ -20,9 +20,10 @@ def data():
 
 
 def test_init_stores_params_unchanged_and_clone_round_trips():
-    heads = UseCaseHeads(kernel="linear", C=2.5, cv=3, prohibited_prior=0.1, coin=0.6, random_state=7)
+    heads = UseCaseHeads(kernel="linear", C=2.5, cv=3, prohibited_prior=0.1, coin=0.6, use_caught=0.8,
+                         use_most=0.01, random_state=7)
     assert heads.get_params() == {"kernel": "linear", "C": 2.5, "cv": 3, "prohibited_prior": 0.1, "coin": 0.6,
-                                  "random_state": 7}
+                                  "use_caught": 0.8, "use_most": 0.01, "random_state": 7}
     assert clone(heads).get_params() == heads.get_params()
     pipe = build_pipeline(FakeEmbedder(), C=3.0)
     assert clone(pipe).get_params()["clf__C"] == 3.0
@@ -33,8 +34,8 @@ def test_fit_returns_self_and_learns_every_head(data):
     heads = UseCaseHeads()
     assert heads.fit(X, y) is heads
     assert list(heads.classes_) == list(COLUMNS)
-    assert set(heads.thresholds_) == set(DOMAINS) | {"consumer", "decisions_about_individuals", "chatbot", "minors",
-                                                     "review:yes", "review:no", "prohibited"}
+    assert set(heads.thresholds_) == set(DOMAINS) | set(USES) | {
+        "consumer", "decisions_about_individuals", "chatbot", "minors", "review:yes", "review:no", "prohibited"}
     proba = heads.predict_proba(X)
     assert proba.shape == (len(X), len(COLUMNS))
     for prefix in ("prohibited:", "review:"):
@@ -55,7 +56,8 @@ def test_predicts_training_labels_it_can_separate(data, kernel):
 def test_unseen_labels_give_constant_heads():
     X = np.eye(6)[:, :4] + 0.01
     label = {"domains": [], "audience": "business", "decisions_about_individuals": False,
-             "qualified_human_review": None, "prohibited": None, "chatbot": False, "minors": False}
+             "qualified_human_review": None, "prohibited": None, "chatbot": False, "minors": False,
+             "uses": []}
     heads = UseCaseHeads().fit(X, [label] * 6)
     assert heads.predict(X)[0] == label
 

@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+import rules
 from classifier.dataset import load_examples
 from classifier.embedders import MiniLMEmbedder, ModelMissingError
 from classifier.predictor import Classifier
@@ -148,3 +149,32 @@ def test_a_saved_model_is_served_without_torch(real_classifier, served_embedder,
     domains, torch_loaded = json.loads(out.stdout.strip().splitlines()[-1])
     expected = real_classifier.classify("Recruiters upload CVs and the model ranks the applicants.")["domains"]
     assert domains == expected and torch_loaded is False
+
+
+@pytest.mark.parametrize(("text", "use"), [
+    ("An assistant in our app that suggests sports bets and parlays to users from the live odds of each match.",
+     "gambling"),
+    ("An agent that switches feeders on the regional power grid to balance load during peak hours.",
+     "operates_critical_infrastructure"),
+    ("A logistics planner for the army that schedules convoys and supplies for the troops at each base.",
+     "military_use"),
+    ("Our herbal tinctures shop bot recommends the blend that will cure your diabetes without insulin.",
+     "pseudo_pharmaceuticals"),
+    ("Kiosk at the stadium gate that matches each fan's face against the season-ticket photo.",
+     "biometric_identification"),
+])
+def test_a_use_openai_disallows_is_read_from_the_description_alone(real_classifier, text, use):
+    result = real_classifier.classify(text)
+    assert use in result["uses"] + result["possible_uses"]
+    facts = rules.build_facts(result, {"vendors": ["openai"]})
+    assert rules.assess(facts)["vendors"]["openai"]["verdict"] in ("needs_review", "prohibited")
+
+
+@pytest.mark.parametrize("text", [
+    "Chatbot on our bank's website that answers customers' questions about opening hours and card fees.",
+    "Internal tool that summarises recorded sales calls into next steps for account managers.",
+    "A veterans' benefits assistant that tells people where their disability claim stands and what is missing.",
+])
+def test_everyday_products_show_no_such_use(real_classifier, text):
+    result = real_classifier.classify(text)
+    assert result["uses"] == [] and result["possible_uses"] == []

@@ -3,7 +3,7 @@
 from flask import Blueprint, render_template
 
 from assessment import AssessmentError, ClassifierUnavailable, assess
-from classifier.labels import LABEL_FIELDS
+from classifier.labels import PREDICTED_FACTS
 from forms.explore import DescribeForm
 
 from .throttle import check_classify
@@ -27,4 +27,4 @@ def index():
             return render_template("explore/index.html", form=form), exc.status
         result, facts, assessment = assessed["classification"], assessed["facts"], assessed["assessment"]
     return render_template("explore/index.html", form=form, result=result, facts=facts, assessment=assessment,
-                           label_fields=LABEL_FIELDS)
+                           label_fields=PREDICTED_FACTS)
