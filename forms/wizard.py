@@ -46,9 +46,19 @@ def _description(intake):
     return intake.get("description", {}).get("description") or ""
 
 
+# In the description step's saved data: the uses the classifier read in the description, sure or possible.
+USES_READ = "uses_read"
+
+
 def _could_be(name):
-    """Relevant when OpenAI is used and the description could describe the use ``name``."""
-    return lambda i: _openai(i) and name in rules.possible_uses(_description(i))
+    """Relevant when OpenAI is used and the classifier read the use ``name`` in the description as sure or
+    possible; a draft it could not read then (no model, or over the rate limit) falls back to the word screen."""
+    def relevant(intake):
+        read = intake.get("description", {}).get(USES_READ)
+        if not isinstance(read, list):
+            read = rules.possible_uses(_description(intake))
+        return _openai(intake) and name in read
+    return relevant
 
 
 def _review_matters(intake):

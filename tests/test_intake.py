@@ -4,9 +4,12 @@ import re
 
 import pytest
 
+from classifier.embedders import ModelMissingError
+from forms import wizard
 from storage import get_db
 from tests.conftest import PASSWORD, get_record
 from tests.intake_support import DATA, DESCRIPTION, PRODUCT, USERS, fill, start, submit
+from views import intake as intake_views
 
 
 def test_first_step_is_shown_and_nothing_is_stored_before_moving_on(app, signed_in):
@@ -289,7 +292,7 @@ def test_submitting_embeds_the_description_once(app, signed_in):
         assert get_db()["cases"].get(case_id)["embedding"]
 
 
-BETTING = "An assistant in our app that suggests sports bets and parlays to users from the live odds of each match."
+BETTING = "An assistant in our app that suggests sports betting picks and parlays to users from the live odds of each match."
 
 
 @pytest.mark.parametrize("vendors,asked", [(["openai"], True), (["anthropic"], False)])
@@ -317,3 +320,31 @@ def test_review_of_legal_advice_is_asked_for_openai_without_decisions(signed_in)
     response = signed_in.post(f"/intake/{case_id}/data", data=DATA)
     assert response.headers["Location"] == f"/intake/{case_id}/followups"
     assert "qualified professional" in signed_in.get(f"/intake/{case_id}/followups").data.decode()
+
+
+def _asked_after(signed_in, description, vendors=("openai",)):
+    case_id = start(signed_in, {**PRODUCT, "vendors": list(vendors)})
+    signed_in.post(f"/intake/{case_id}/description", data={"description": description, "next": "1"})
+    signed_in.post(f"/intake/{case_id}/users", data=USERS)
+    signed_in.post(f"/intake/{case_id}/data", data=DATA)
+    return case_id, signed_in.get(f"/intake/{case_id}/followups").data.decode()
+
+
+def test_the_use_questions_follow_what_the_classifier_read_in_the_description(app, signed_in):
+    # No word of the screen's, but the classifier reads betting in it.
+    case_id, page = _asked_after(signed_in, "Live odds and tips on every match for our customers, updated hourly.")
+    assert get_record(app, case_id)["intake"]["description"][wizard.USES_READ] == ["gambling"]
+    assert "gambling or betting" in page
+    # The screen would ask about military use for any army; the classifier reads none here.
+    _, page = _asked_after(signed_in, "A calendar that formats meeting notes for the army band's rehearsals.")
+    assert "military or warfare use" not in page
+
+
+def test_without_the_classifier_the_use_questions_fall_back_to_the_word_screen(app, signed_in, monkeypatch):
+    def unavailable():
+        raise ModelMissingError("no model here")
+
+    monkeypatch.setattr(intake_views, "get_classifier", unavailable)
+    case_id, page = _asked_after(signed_in, "A calendar that formats meeting notes for the army band's rehearsals.")
+    assert wizard.USES_READ not in get_record(app, case_id)["intake"]["description"]
+    assert "military or warfare use" in page

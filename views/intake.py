@@ -9,8 +9,10 @@ from flask_login import current_user
 
 from assessment import AssessmentError, assess
 from classifier.embedders import ModelMissingError
+from classifier.labels import USES
 from classifier.predictor import ModelFileError
 from classifier.service import case_embedding, get_classifier
+from classifier.text import DescriptionError
 from forms import wizard
 from rules.facts import CLASSIFIER_FACTS
 from storage import drafts, get_db
@@ -117,10 +119,26 @@ def step(case_id, name):
         return redirect(url_for("intake.step", case_id=case_id, name=previous))
     if form.validate_on_submit():
         data = wizard.step_data(form)
+        if name == "description":
+            read = _uses_read(data["description"])
+            if read is not None:
+                data[wizard.USES_READ] = read
         following = wizard.neighbour(name, {**intake, name: data}, 1)
         drafts.save_step(get_db(), case_id, name, data, following, current_user.email)
         return redirect(url_for("intake.step", case_id=case_id, name=following))
     return render_template("intake/step.html", form=form, step=current, steps=wizard.shown_steps(intake), case=case)
+
+
+def _uses_read(description):
+    """The uses the classifier reads in ``description``, sure or possible, so the follow-up step asks about them;
+    None when it cannot read it now (no model, or over the user's rate limit): the draft is saved all the same."""
+    if classify_wait():
+        return None
+    try:
+        result = get_classifier().classify(description)
+    except (DescriptionError, ModelFileError, ModelMissingError):
+        return None
+    return [use for use in USES if use in result["uses"] or use in result["possible_uses"]]
 
 
 def _confirm(case, current):
