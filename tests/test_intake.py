@@ -292,7 +292,8 @@ def test_submitting_embeds_the_description_once(app, signed_in):
         assert get_db()["cases"].get(case_id)["embedding"]
 
 
-BETTING = "An assistant in our app that suggests sports betting picks and parlays to users from the live odds of each match."
+BETTING = ("An assistant in our app that suggests sports betting picks and parlays to users from the live odds "
+           "of each match.")
 
 
 @pytest.mark.parametrize("vendors,asked", [(["openai"], True), (["anthropic"], False)])
