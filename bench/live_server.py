@@ -40,6 +40,17 @@ def prepare_database(path, users=ROLES):
     db.close()
 
 
+def stop_group(process, grace=10):
+    """Stop a process started in its own session, and its children: SIGTERM, then SIGKILL after ``grace`` s."""
+    if process and process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+
+
 class LiveServer:
     """gunicorn serving the app from a folder of its own.
 
@@ -130,12 +141,7 @@ class LiveServer:
 
     def stop(self):
         """Stop gracefully, killing after ten seconds."""
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_group(self.process)
         self._close_log()
 
     def _close_log(self):

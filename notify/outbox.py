@@ -128,7 +128,7 @@ def send_due(db, config, now=None, max_rounds=50):
     :return: ``{"sent": n, "failed_attempts": n, "given_up": n}``.
     """
     stats = {"sent": 0, "failed_attempts": 0, "given_up": 0}
-    timeout = float(config.get("SMTP_TIMEOUT_SECONDS", 10))
+    timeout = float(config["SMTP_TIMEOUT_SECONDS"])
     for _ in range(max_rounds):
         clock = time.time() if now is None else now
         # The lease outlasts the batch (each conversation ends by its timeout), so no other sender takes a
@@ -157,9 +157,9 @@ def send_due(db, config, now=None, max_rounds=50):
                         conn = None
                 status = outbox.record_attempt(
                     db, row, error, permanent, now=now,
-                    base=float(config.get("NOTIFY_BACKOFF_SECONDS", 30)),
-                    cap=float(config.get("NOTIFY_BACKOFF_MAX_SECONDS", 3600)),
-                    give_up_seconds=float(config.get("NOTIFY_GIVE_UP_HOURS", 48)) * 3600)
+                    base=float(config["NOTIFY_BACKOFF_SECONDS"]),
+                    cap=float(config["NOTIFY_BACKOFF_MAX_SECONDS"]),
+                    give_up_seconds=float(config["NOTIFY_GIVE_UP_HOURS"]) * 3600)
                 if status == "sent":
                     stats["sent"] += 1
                 else:

@@ -20,7 +20,7 @@ def check_settings(config):
     """
     if not config.get("SMTP_HOST"):
         return
-    if str(config.get("SMTP_SECURITY", "")).lower() not in SECURITY:
+    if str(config["SMTP_SECURITY"]).lower() not in SECURITY:
         raise SmtpSettingsError(f"INTAKE_SMTP_SECURITY is {config.get('SMTP_SECURITY')!r}; use one of "
                                 f"{', '.join(SECURITY)}.")
     try:
@@ -46,8 +46,8 @@ def message_id(config, key):
 def connect(config):
     """An SMTP connection, secured and signed in as configured."""
     host, port = config["SMTP_HOST"], int(config["SMTP_PORT"])
-    timeout = float(config.get("SMTP_TIMEOUT_SECONDS", 10))
-    security = str(config.get("SMTP_SECURITY", "starttls")).lower()
+    timeout = float(config["SMTP_TIMEOUT_SECONDS"])
+    security = str(config["SMTP_SECURITY"]).lower()
     if security == "ssl":
         conn = smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
     else:

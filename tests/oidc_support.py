@@ -7,7 +7,6 @@ claims through the mock's API, and its authorize page (or :meth:`OidcProvider.au
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from bench.live_server import LiveServer
+from bench.live_server import LiveServer, stop_group
 
 CLIENT_ID = "usecase-intake"
 CLIENT_SECRET = "test-client-secret"
@@ -58,13 +57,7 @@ class OidcProvider:
         raise RuntimeError(f"oidc-provider-mock did not answer within {timeout} s:\n{self.log()}")
 
     def stop(self):
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+        stop_group(self.process)
         if getattr(self, "_log", None) is not None:
             self._log.close()
 

@@ -102,7 +102,7 @@ def read_settings(config):
     """
     keys = ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET")
     given = [key for key in keys if str(config.get(key) or "").strip()]
-    password_login = flag("PASSWORD_LOGIN", config.get("PASSWORD_LOGIN", True))
+    password_login = flag("PASSWORD_LOGIN", config["PASSWORD_LOGIN"])
     if not given:
         if not password_login:
             raise ValueError("INTAKE_PASSWORD_LOGIN=false needs single sign-on (INTAKE_OIDC_ISSUER, "
@@ -121,7 +121,7 @@ def read_settings(config):
                          "become a submitter. Map groups (intake-reviewers=reviewer,...) or unset the claim.")
     return Settings(issuer=issuer, provider_name=str(config.get("OIDC_PROVIDER_NAME") or "single sign-on"),
                     email_verified_claim=str(config.get("OIDC_EMAIL_VERIFIED_CLAIM") or "email_verified"),
-                    auto_create=flag("OIDC_AUTO_CREATE", config.get("OIDC_AUTO_CREATE", False)),
+                    auto_create=flag("OIDC_AUTO_CREATE", config["OIDC_AUTO_CREATE"]),
                     role_claim=role_claim, role_map=role_map)
 
 
@@ -131,7 +131,7 @@ def init_app(app):
     :raises ValueError: as :func:`read_settings`.
     """
     settings = read_settings(app.config)
-    app.config["PASSWORD_LOGIN"] = flag("PASSWORD_LOGIN", app.config.get("PASSWORD_LOGIN", True))
+    app.config["PASSWORD_LOGIN"] = flag("PASSWORD_LOGIN", app.config["PASSWORD_LOGIN"])
     state = {"settings": settings, "client": None}
     if settings is not None:
         oauth = OAuth(app)
@@ -161,7 +161,7 @@ def sign_in_choices():
     state = current_app.extensions.get("sso") or {}
     settings = state.get("settings")
     return {"sso_provider": settings.provider_name if settings else None,
-            "password_login": current_app.config.get("PASSWORD_LOGIN", True)}
+            "password_login": current_app.config["PASSWORD_LOGIN"]}
 
 
 def _checked_metadata(settings, client):
