@@ -57,10 +57,10 @@ def test_the_try_page_is_limited_per_user(app, users):
     assert _signed_in(app, "reviewer@example.com").post("/try/", data={"description": DESCRIPTION}).status_code == 200
 
 
-def test_the_live_preview_and_the_review_step_share_the_limit(app, users):
+def test_the_description_step_the_live_preview_and_the_review_step_share_the_limit(app, users):
     client = _signed_in(app)
-    case_id = fill(client)
-    app.config["WEB_CLASSIFY_RATE_LIMIT"] = "2 per minute"
+    app.config["WEB_CLASSIFY_RATE_LIMIT"] = "3 per minute"
+    case_id = fill(client)  # saving the description reads the uses in it: one classification
     assert client.post("/intake/preview", data={"description": DESCRIPTION}).status_code == 200
     assert client.get(f"/intake/{case_id}/review").status_code == 200
     response = client.post("/intake/preview", data={"description": DESCRIPTION})
