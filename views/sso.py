@@ -7,6 +7,7 @@ verified token lets in is decided in :mod:`storage.identities`.
 """
 
 import ipaddress
+from collections import ChainMap
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -16,6 +17,7 @@ from authlib.integrations.flask_client import FlaskOAuth2App, OAuth
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from joserfc.errors import JoseError
 
+from config import Config
 from storage import audit, get_db, identities
 from storage.identities import SignInRefused
 from views.auth import _safe_next, start_session
@@ -100,6 +102,8 @@ def read_settings(config):
 
     :raises ValueError: settings that cannot work together, each naming its ``INTAKE_*`` variable.
     """
+    # Settings not given take config.py's defaults, so a partial mapping (a check before start-up) reads the same.
+    config = ChainMap(config, vars(Config))
     keys = ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET")
     given = [key for key in keys if str(config.get(key) or "").strip()]
     password_login = flag("PASSWORD_LOGIN", config["PASSWORD_LOGIN"])
@@ -119,8 +123,9 @@ def read_settings(config):
     if role_claim and not role_map:
         raise ValueError("INTAKE_OIDC_ROLE_CLAIM is set but INTAKE_OIDC_ROLE_MAP maps no group: everyone would "
                          "become a submitter. Map groups (intake-reviewers=reviewer,...) or unset the claim.")
-    return Settings(issuer=issuer, provider_name=str(config.get("OIDC_PROVIDER_NAME") or "single sign-on"),
-                    email_verified_claim=str(config.get("OIDC_EMAIL_VERIFIED_CLAIM") or "email_verified"),
+    # An empty name or claim set in the environment means the default, not an empty button or claim.
+    return Settings(issuer=issuer, provider_name=str(config["OIDC_PROVIDER_NAME"] or Config.OIDC_PROVIDER_NAME),
+                    email_verified_claim=str(config["OIDC_EMAIL_VERIFIED_CLAIM"] or Config.OIDC_EMAIL_VERIFIED_CLAIM),
                     auto_create=flag("OIDC_AUTO_CREATE", config["OIDC_AUTO_CREATE"]),
                     role_claim=role_claim, role_map=role_map)
 
