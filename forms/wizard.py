@@ -54,10 +54,10 @@ def _could_be(name):
     """Relevant when OpenAI is used and the classifier read the use ``name`` in the description as sure or
     possible; a draft it could not read then (no model, or over the rate limit) falls back to the word screen."""
     def relevant(intake):
+        if not _openai(intake):
+            return False
         read = intake.get("description", {}).get(USES_READ)
-        if not isinstance(read, list):
-            read = rules.possible_uses(_description(intake))
-        return _openai(intake) and name in read
+        return name in (read if isinstance(read, list) else rules.possible_uses(_description(intake)))
     return relevant
 
 
